@@ -1,0 +1,1 @@
+"""Hookwise web side and shared core: intake, triggers, store, API."""

@@ -1,0 +1,1 @@
+"""A local GitHub API simulator for tests, the demo and local trials."""

@@ -1,0 +1,1 @@
+"""Hookwise job side: Celery app, tasks, GitHub client, agents."""

@@ -1,0 +1,1 @@
+"""Agents: plain functions from a typed context to a typed Result."""

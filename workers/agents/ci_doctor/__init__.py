@@ -1,0 +1,1 @@
+"""CI failure extraction: failing tests, errors and excerpts from CI logs."""

@@ -1,0 +1,63 @@
+"""The typed report every CI-log parser produces, and the protocol parsers implement."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
+
+
+class FailureKind(StrEnum):
+    FAILED = "failed"  # the test ran and an assertion or exception failed it
+    ERROR = "error"  # setup/teardown/fixture error around the test
+    COLLECTION = "collection"  # the test file could not be collected/loaded
+    BUILD = "build"  # the code did not compile, so the tests did not run
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    id: str
+    kind: FailureKind
+    excerpt: str
+    file: str | None = None
+    line: int | None = None
+    framework: str = "unknown"
+
+
+@dataclass(slots=True)
+class FrameworkResult:
+    """What one framework parser found in one log."""
+
+    detected: bool = False
+    build_error: bool = False
+    failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Report:
+    frameworks: list[str]
+    build_error: bool
+    failures: list[Failure]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frameworks": list(self.frameworks),
+            "build_error": self.build_error,
+            "failures": [
+                {k: v for k, v in asdict(f).items() if k != "framework"} for f in self.failures
+            ],
+        }
+
+
+class LineParser(Protocol):
+    """A streaming parser for one framework's console output.
+
+    It is fed every normalised line of the log once, in order (GitHub Actions prefixes and ANSI
+    colours already removed), and must keep bounded state: a log can be 100 MB of attacker text.
+    """
+
+    name: ClassVar[str]
+
+    def feed(self, line: str) -> None: ...
+
+    def finish(self) -> FrameworkResult: ...

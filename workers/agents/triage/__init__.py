@@ -1,0 +1,1 @@
+"""Triage core: issue type, possible duplicates and missing information, offline."""
