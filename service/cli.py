@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from service.github_sim.cli import github_sim
+from service.triggers.cli import config_app
 from workers.agents.ci_doctor.cli import ci_log_app
 from workers.agents.triage.cli import triage_app
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(config_app, name="config")
 app.add_typer(triage_app, name="triage")
 app.add_typer(ci_log_app, name="ci-log")
 app.command("github-sim")(github_sim)

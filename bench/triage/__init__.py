@@ -1,0 +1,1 @@
+"""Triage benchmarks: quality (F1, Recall@k) and cost (time, memory)."""

@@ -1,0 +1,1 @@
+"""The automation language: load and validate config, match an event to job specs."""
