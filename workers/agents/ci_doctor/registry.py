@@ -1,0 +1,68 @@
+"""Which parsers read a log, and how their findings become one report.
+
+Every parser sees every line once (a job may run two frameworks, e.g. pytest then jest); the
+report names the frameworks that recognised their own output. When none did, the generic
+fallback's blocks are reported under the framework "unknown".
+
+To add a framework: write a `LineParser` in its own module and list its class in `PARSERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from workers.agents.ci_doctor.actions import unwrap
+from workers.agents.ci_doctor.generic import GenericParser
+from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
+from workers.agents.ci_doctor.report import Failure, LineParser, Report
+
+PARSERS: tuple[type[LineParser], ...] = ()
+
+UNKNOWN_FRAMEWORK = GenericParser.name
+
+
+def parse_lines(lines: Iterable[str], *, parsers: Iterable[type[LineParser]] = PARSERS) -> Report:
+    """Parse a log given as lines (raw or GitHub Actions form, without line endings)."""
+    active: list[LineParser] = [parser_class() for parser_class in parsers]
+    fallback = GenericParser()
+    feeds = [parser.feed for parser in active]
+    feeds.append(fallback.feed)
+    for line in unwrap(lines):
+        for feed in feeds:
+            feed(line)
+    return _combine(active, fallback)
+
+
+def parse_log(stream: BinaryIO) -> Report:
+    """Parse a log read from a binary stream, line by line, never holding it whole."""
+    return parse_lines(iter_stream_lines(stream))
+
+
+def parse_file(path: Path | str) -> Report:
+    with Path(path).open("rb") as stream:
+        return parse_log(stream)
+
+
+def parse_text(text: str | bytes) -> Report:
+    """Parse a log already in memory."""
+    return parse_lines(iter_text_lines(text))
+
+
+def _combine(active: list[LineParser], fallback: GenericParser) -> Report:
+    frameworks: list[str] = []
+    failures: list[Failure] = []
+    build_error = False
+    for parser in active:
+        result = parser.finish()
+        if not result.detected:
+            continue
+        frameworks.append(parser.name)
+        failures.extend(result.failures)
+        build_error = build_error or result.build_error
+    if not frameworks:
+        return Report(
+            frameworks=[UNKNOWN_FRAMEWORK], build_error=False, failures=fallback.finish().failures
+        )
+    return Report(frameworks=frameworks, build_error=build_error, failures=failures)
