@@ -16,9 +16,10 @@ from typing import BinaryIO
 from workers.agents.ci_doctor.actions import unwrap
 from workers.agents.ci_doctor.generic import GenericParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
+from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
 
-PARSERS: tuple[type[LineParser], ...] = ()
+PARSERS: tuple[type[LineParser], ...] = (PytestParser,)
 
 UNKNOWN_FRAMEWORK = GenericParser.name
 
