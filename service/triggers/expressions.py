@@ -1,0 +1,167 @@
+"""JMESPath over webhook payloads: `if:` conditions and `{expr}` placeholders in concurrency groups.
+
+Everything is compiled when the config is loaded; unknown functions and wrong argument counts, which
+the jmespath library only notices while evaluating, are checked then too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+from jmespath import functions as jmespath_functions
+from jmespath.exceptions import JMESPathError, ParseError
+from jmespath.parser import ParsedResult
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be compiled."""
+
+
+def _function_calls(node: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
+    if node.get("type") == "function_expression":
+        yield str(node["value"]), len(node["children"])
+    for child in node.get("children", ()):
+        if isinstance(child, Mapping):
+            yield from _function_calls(child)
+
+
+def _check_function(name: str, argument_count: int) -> None:
+    table: Mapping[str, Any] = jmespath_functions.Functions.FUNCTION_TABLE
+    if name not in table:
+        known = ", ".join(sorted(table))
+        raise ExpressionError(f"unknown function {name}(); JMESPath has {known}")
+    signature = table[name]["signature"]
+    variadic = bool(signature) and bool(signature[-1].get("variadic"))
+    if variadic and argument_count < len(signature):
+        raise ExpressionError(f"{name}() takes at least {len(signature)} arguments")
+    if not variadic and argument_count != len(signature):
+        plural = "argument" if len(signature) == 1 else "arguments"
+        raise ExpressionError(f"{name}() takes {len(signature)} {plural}, got {argument_count}")
+
+
+def compile_expression(text: str) -> ParsedResult:
+    """Compile a JMESPath expression or raise ExpressionError saying where it is wrong."""
+    try:
+        compiled = jmespath.compile(text)
+    except ParseError as error:
+        position = int(error.lex_position) + 1
+        raise ExpressionError(
+            f"invalid JMESPath {text!r} at character {position}: {error.msg}"
+        ) from error
+    except JMESPathError as error:
+        raise ExpressionError(f"invalid JMESPath {text!r}: {error}") from error
+    for name, argument_count in _function_calls(compiled.parsed):
+        _check_function(name, argument_count)
+    return compiled
+
+
+def is_truthy(value: Any) -> bool:
+    """JMESPath's truthiness: false, null and empty strings, arrays and objects are false.
+
+    Unlike Python, the number 0 is true.
+    """
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An `if:` expression."""
+
+    source: str
+    compiled: ParsedResult
+
+    @classmethod
+    def compile(cls, source: str) -> Condition:
+        return cls(source=source, compiled=compile_expression(source))
+
+    def check(self, payload: Mapping[str, Any]) -> str | None:
+        """None if the condition holds; otherwise why not."""
+        try:
+            value = self.compiled.search(payload)
+        except JMESPathError as error:
+            return f"if: error evaluating {self.source!r}: {error}"
+        if is_truthy(value):
+            return None
+        return f"if: {self.source!r} evaluated to {json.dumps(value)} (false)"
+
+
+def _render_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string with `{expression}` placeholders; `{{` and `}}` are literal braces.
+
+    A placeholder whose value is missing renders as the empty string.
+    """
+
+    source: str
+    parts: tuple[str | ParsedResult, ...]
+
+    @classmethod
+    def compile(cls, source: str) -> Template:
+        return cls(source=source, parts=tuple(_template_parts(source)))
+
+    def render(self, payload: Mapping[str, Any]) -> str:
+        rendered: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                rendered.append(part)
+                continue
+            try:
+                rendered.append(_render_value(part.search(payload)))
+            except JMESPathError:
+                rendered.append("")
+        return "".join(rendered)
+
+
+def _template_parts(source: str) -> Iterator[str | ParsedResult]:
+    literal: list[str] = []
+    index = 0
+    while index < len(source):
+        char = source[index]
+        if source.startswith(("{{", "}}"), index):
+            literal.append(char)
+            index += 2
+        elif char == "}":
+            raise ExpressionError(f"unmatched '}}' at character {index + 1} (write '}}}}')")
+        elif char == "{":
+            end = _closing_brace(source, index)
+            if literal:
+                yield "".join(literal)
+                literal = []
+            yield compile_expression(source[index + 1 : end].strip())
+            index = end + 1
+        else:
+            literal.append(char)
+            index += 1
+    if literal:
+        yield "".join(literal)
+
+
+def _closing_brace(source: str, start: int) -> int:
+    # JMESPath itself uses braces (multi-select hashes), so nesting is counted.
+    depth = 0
+    for index in range(start, len(source)):
+        if source[index] == "{":
+            depth += 1
+        elif source[index] == "}":
+            depth -= 1
+            if depth == 0:
+                if index == start + 1:
+                    raise ExpressionError(f"empty placeholder '{{}}' at character {start + 1}")
+                return index
+    raise ExpressionError(f"unclosed '{{' at character {start + 1}")

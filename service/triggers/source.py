@@ -1,0 +1,151 @@
+"""YAML text → plain data plus the position of every key and value.
+
+PyYAML's `safe_load` forgets where things were, so the document is composed into a node tree and
+converted by hand: that keeps a mark for every path (for line-numbered errors) and keeps mapping
+keys as the strings that were written. The latter matters because YAML 1.1 resolves a bare `on` to
+the boolean True, and `on:` is the most important key of an automation (GitHub Actions has the same
+problem and reads the key as a string too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+# Aliases let a small document expand into a huge one ("billion laughs") or into itself; a config
+# never needs more than this.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+    @classmethod
+    def of(cls, mark: yaml.Mark | None) -> Position:
+        if mark is None:
+            return cls(1, 1)
+        return cls(mark.line + 1, mark.column + 1)
+
+
+@dataclass(slots=True)
+class Positions:
+    """Where each value and each mapping key of the document starts."""
+
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+
+    def of_value(self, path: Sequence[str | int]) -> Position:
+        """The value at `path`, or its nearest enclosing value that exists."""
+        for end in range(len(path), -1, -1):
+            found = self.values.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return Position(1, 1)
+
+    def of_key(self, path: Sequence[str | int]) -> Position:
+        """The key that introduces `path` (falls back to its value)."""
+        return self.keys.get(tuple(path)) or self.of_value(path)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    position: Position
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    data: Any
+    positions: Positions
+    problems: tuple[SourceProblem, ...]
+
+
+class _Converter:
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.positions = Positions()
+        self.problems: list[SourceProblem] = []
+        self.nodes_seen = 0
+
+    def convert(self, node: yaml.Node, path: Path) -> Any:
+        self.nodes_seen += 1
+        if self.nodes_seen > MAX_NODES:
+            raise _TooLargeError(node, f"document expands to more than {MAX_NODES} values")
+        if len(path) > MAX_DEPTH:
+            raise _TooLargeError(
+                node, f"nested more than {MAX_DEPTH} levels deep (recursive alias?)"
+            )
+        self.positions.values[path] = Position.of(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(key_node, "a mapping key must be a plain string")
+                continue
+            key = str(key_node.value)
+            if key in result:
+                self._problem(key_node, f"duplicate key {key!r}")
+                continue
+            self.positions.keys[(*path, key)] = Position.of(key_node.start_mark)
+            result[key] = self.convert(value_node, (*path, key))
+        return result
+
+    def _problem(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(SourceProblem(Position.of(node.start_mark), message))
+
+
+class _TooLargeError(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+def parse_document(text: str) -> Document:
+    """Parse one YAML document; syntax errors come back as problems, never as exceptions."""
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character up front
+    except yaml.reader.ReaderError as error:
+        return Document(None, Positions(), (_unprintable(text, error),))
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return Document(None, Positions(), ())
+        converter = _Converter(loader)
+        data = converter.convert(root, ())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        return Document(None, Positions(), (SourceProblem(Position.of(mark), message),))
+    except _TooLargeError as error:
+        problem = SourceProblem(Position.of(error.node.start_mark), error.message)
+        return Document(None, Positions(), (problem,))
+    except RecursionError:
+        # PyYAML composes recursively: thousands of nested brackets exhaust Python's stack.
+        problem = SourceProblem(Position(1, 1), "the document is nested too deeply")
+        return Document(None, Positions(), (problem,))
+    finally:
+        loader.dispose()
+    return Document(data, converter.positions, tuple(converter.problems))
+
+
+def _unprintable(text: str, error: yaml.reader.ReaderError) -> SourceProblem:
+    line = text.count("\n", 0, error.position) + 1
+    column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+    message = f"character U+{error.character:04X} is not allowed in YAML"
+    return SourceProblem(Position(line, column), message)
