@@ -18,8 +18,12 @@ from workers.agents.ci_doctor.generic import GenericParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
 from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
+from workers.agents.ci_doctor.unittest_log import UnittestParser
 
-PARSERS: tuple[type[LineParser], ...] = (PytestParser,)
+PARSERS: tuple[type[LineParser], ...] = (
+    PytestParser,
+    UnittestParser,
+)
 
 UNKNOWN_FRAMEWORK = GenericParser.name
 
