@@ -1,0 +1,232 @@
+"""Unit tests of the duplicate index, its tokenizer and its evaluation helpers."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from workers.agents.triage.duplicates import (
+    DuplicateIndex,
+    IssueRecord,
+    TimePrior,
+)
+from workers.agents.triage.duplicates.evaluation import (
+    DuplicatePair,
+    Top1Outcome,
+    build_index,
+    cross_validate_prior,
+    fold_assignment,
+    pair_scores,
+    precision_at,
+    recall_at,
+    threshold_for_precision,
+    usable_pairs,
+)
+from workers.agents.triage.duplicates.index import time_prior_factors
+from workers.agents.triage.duplicates.text import identifier_terms, tokenize
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+CORPUS = [
+    ("1", "NameNode crashes on startup with NullPointerException", "FSNamesystem.loadFSImage NPE"),
+    ("2", "Upgrade jackson-databind to 2.13.4", "Fixes CVE-2022-42003 in jackson-databind."),
+    ("3", "S3A connector leaks threads on close", "S3AFileSystem.close does not stop the pool."),
+    ("4", "Docs: typo in the YARN scheduler guide", "capacity scheduler page says 'queus'."),
+    ("5", "DistCp fails for paths with spaces", "distcp -update with a space in the path fails."),
+    ("6", "Add metrics for RPC queue time", "Expose the RPC call queue time as a metric."),
+]
+
+
+def _issue(issue_id: str, title: str, body: str = "", **kwargs: object) -> IssueRecord:
+    return IssueRecord(id=issue_id, title=title, body=body, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def index() -> DuplicateIndex:
+    return build_index(
+        _issue(issue_id, title, body, created_at=NOW - timedelta(days=10))
+        for issue_id, title, body in CORPUS
+    )
+
+
+def test_identifiers_yield_the_whole_name_its_parts_and_its_words() -> None:
+    terms = identifier_terms("org.apache.hadoop.fs.FileSystem")
+    assert terms[0] == "org.apache.hadoop.fs.filesystem"
+    assert {"hadoop", "filesystem", "file"} <= set(terms)
+    assert set(identifier_terms("getHTTPServer")) >= {"gethttpserver", "http", "server"}
+
+
+def test_tokenize_drops_stop_words_and_single_letters() -> None:
+    assert tokenize("the NameNode is a x down") == ["namenode", "name", "node", "down"]
+
+
+def test_rewritten_report_ranks_its_original_first(index: DuplicateIndex) -> None:
+    query = _issue("new", "NPE in NameNode startup", "NullPointerException in loadFSImage")
+    candidates = index.query(query, now=NOW)
+    assert candidates[0].id == "1"
+    assert all(0.0 < c.score <= c.similarity <= 1.0 for c in candidates)
+    assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
+
+
+def test_identical_text_scores_one_and_the_query_itself_is_excluded(
+    index: DuplicateIndex,
+) -> None:
+    title, body = CORPUS[2][1], CORPUS[2][2]
+    similarity = index.similarities(title, body)
+    assert similarity[index.slot_ids().index("3")] == pytest.approx(1.0)
+    own = _issue("3", title, body, created_at=NOW - timedelta(days=10))
+    assert "3" not in [c.id for c in index.query(own, now=NOW)]
+
+
+def test_unrelated_text_finds_nothing(index: DuplicateIndex) -> None:
+    assert index.query(_issue("q", "zebra giraffe", "okapi"), now=NOW) == []
+
+
+def test_closed_issues_are_candidates_only_while_recently_closed(index: DuplicateIndex) -> None:
+    query = _issue("q", "S3A connector thread leak on close", created_at=NOW)
+    index.set_state("3", state="closed", closed_at=NOW - timedelta(days=3))
+    assert index.query(query, now=NOW)[0].id == "3"
+    index.set_state("3", state="closed", closed_at=NOW - timedelta(days=300))
+    assert "3" not in [c.id for c in index.query(query, now=NOW)]
+    everything = index.query(query, now=NOW, recently_closed=None)
+    assert everything[0].id == "3"
+    index.set_state("3", state="open", closed_at=None)
+    assert index.query(query, now=NOW)[0].id == "3"
+
+
+def test_removed_issue_disappears_and_its_terms_stop_counting(index: DuplicateIndex) -> None:
+    query_title = "S3A connector thread leak"
+    before = index.similarities(query_title, "")
+    index.remove("3")
+    assert "3" not in index
+    assert len(index) == len(CORPUS) - 1
+    after = index.similarities(query_title, "")
+    assert after[index.slot_ids().index("3")] == -np.inf
+    rebuilt = build_index(_issue(i, t, b) for i, t, b in CORPUS if i != "3")
+    assert rebuilt.query(_issue("q", query_title), now=NOW) == []
+    assert np.all(after[np.isfinite(after)] <= before[np.isfinite(after)] + 1e-9)
+
+
+def test_adding_an_issue_with_a_known_id_replaces_it(index: DuplicateIndex) -> None:
+    index.add(_issue("4", "Balancer ignores storage policies", "balancer moves blocks"))
+    assert len(index) == len(CORPUS)
+    candidates = index.query(_issue("q", "balancer storage policies ignored"), now=NOW)
+    assert candidates[0].id == "4"
+    assert index.query(_issue("q", "typo in capacity scheduler guide queus"), now=NOW) == []
+
+
+def test_incremental_index_ranks_like_a_fresh_one() -> None:
+    rng = np.random.default_rng(7)
+    vocabulary = [f"word{n}" for n in range(300)]
+    issues = [
+        _issue(
+            str(n),
+            " ".join(rng.choice(vocabulary, 5)),
+            " ".join(rng.choice(vocabulary, 40)),
+        )
+        for n in range(400)
+    ]
+    grown = build_index(issues[:10])
+    for issue in issues[10:]:
+        grown.add(issue)
+    fresh = build_index(issues)
+    query = issues[123]
+    grown_scores = grown.similarities(query.title, query.body)
+    fresh_scores = fresh.similarities(query.title, query.body)
+    assert np.allclose(grown_scores, fresh_scores, atol=0.02)
+    assert np.argmax(grown_scores) == 123
+    top = np.argsort(-fresh_scores)[:10]
+    assert set(np.argsort(-grown_scores)[:10]) == set(top)
+
+
+def test_time_prior_prefers_issues_filed_close_together() -> None:
+    gaps = np.array([0.0, 10.0, 100.0, 1000.0, math.nan])
+    factors = time_prior_factors(gaps, TimePrior(scale_days=90.0, exponent=0.3))
+    assert factors[0] == 1.0
+    assert np.all(np.diff(factors[:4]) < 0)
+    assert factors[4] == 1.0
+    off = time_prior_factors(gaps, TimePrior(scale_days=90.0, exponent=0.0))
+    assert np.all(off == 1.0)
+
+
+def test_time_prior_breaks_a_tie_towards_the_recent_issue() -> None:
+    index = build_index(
+        [
+            _issue("old", "Balancer hangs forever", created_at=NOW - timedelta(days=900)),
+            _issue("recent", "Balancer hangs forever", created_at=NOW - timedelta(days=2)),
+        ]
+    )
+    query = _issue("q", "Balancer hangs forever", created_at=NOW)
+    assert [c.id for c in index.query(query, now=NOW)] == ["recent", "old"]
+
+
+def test_hidden_and_invisible_text_does_not_match(index: DuplicateIndex) -> None:
+    hidden = "<!-- NameNode crashes on startup with NullPointerException FSNamesystem -->"
+    scores = index.similarities("", hidden)
+    assert np.all(scores[np.isfinite(scores)] == 0.0)
+    split = "Name\u200bNode cra\u200bshes NullPointer\u200dException"
+    assert index.query(_issue("q", split), now=NOW)[0].id == "1"
+
+
+def test_huge_and_binary_bodies_are_cut_and_do_not_crash(index: DuplicateIndex) -> None:
+    junk = bytes(range(256)).decode("latin-1") * 2_000 + "\x00\ufffd" * 100_000
+    huge = "S3A connector leaks threads " + "lorem ipsum dolor " * 500_000
+    started = time.perf_counter()
+    index.add(_issue("junk", junk[:50], junk))
+    index.add(_issue("huge", "huge", huge))
+    candidates = index.query(_issue("q", "S3A connector thread leak", huge), now=NOW)
+    assert time.perf_counter() - started < 5.0
+    assert {c.id for c in candidates} >= {"3", "huge"}
+
+
+def test_recall_at_counts_ranks_below_k() -> None:
+    assert recall_at([0, 1, 4, 5, 20], (1, 5, 10)) == {1: 0.2, 5: 0.6, 10: 0.8}
+    assert recall_at([], (1,)) == {1: 0.0}
+
+
+def test_usable_pairs_skip_unknown_and_self_pairs() -> None:
+    pairs = [DuplicatePair("1", "2"), DuplicatePair("1", "1"), DuplicatePair("1", "99")]
+    assert usable_pairs(pairs, {"1", "2"}) == [DuplicatePair("1", "2")]
+
+
+def test_pair_ranks_put_ties_against_the_duplicate(index: DuplicateIndex) -> None:
+    issues = {issue_id: _issue(issue_id, t, b) for issue_id, t, b in CORPUS}
+    issues["1"] = _issue("1", CORPUS[0][1], CORPUS[0][2])
+    [scores] = pair_scores(index, issues, [DuplicatePair("1", "4")])
+    assert scores.rank(TimePrior(exponent=0.0)) == len(CORPUS) - 2
+
+
+def test_fold_assignment_is_balanced_and_reproducible() -> None:
+    folds = fold_assignment(23, folds=5, seed=1)
+    assert sorted(folds.count(f) for f in range(5)) == [4, 4, 5, 5, 5]
+    assert folds == fold_assignment(23, folds=5, seed=1)
+
+
+def test_cross_validation_picks_a_grid_prior_per_fold(index: DuplicateIndex) -> None:
+    issues = {issue_id: _issue(issue_id, t, b) for issue_id, t, b in CORPUS}
+    pairs = [DuplicatePair("1", "3"), DuplicatePair("2", "6"), DuplicatePair("5", "4")]
+    grid = (TimePrior(exponent=0.0), TimePrior(exponent=0.5))
+    result = cross_validate_prior(pair_scores(index, issues, pairs), folds=3, grid=grid)
+    assert len(result.chosen_priors) == 3
+    assert set(result.chosen_priors) <= set(grid)
+    assert set(result.recall) == {1, 5, 10}
+
+
+def test_threshold_is_the_lowest_score_reaching_the_target_precision() -> None:
+    outcomes = [
+        Top1Outcome(0.9, True),
+        Top1Outcome(0.8, True),
+        Top1Outcome(0.7, False),
+        Top1Outcome(0.6, True),
+        Top1Outcome(0.5, False),
+        Top1Outcome(0.4, False),
+    ]
+    assert threshold_for_precision(outcomes, target=0.75) == 0.6
+    assert threshold_for_precision(outcomes, target=1.0) == 0.8
+    assert precision_at(outcomes, 0.6) == (0.75, 4)
+    assert precision_at(outcomes, 0.95) == (1.0, 0)
+    assert threshold_for_precision([Top1Outcome(0.3, False)], target=0.5) == 1.0

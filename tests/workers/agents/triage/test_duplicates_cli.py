@@ -1,0 +1,97 @@
+"""`hookwise triage duplicates-eval` on a slice of the Hadoop duplicate set."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+
+SLICE_DISTRACTORS = 300
+
+
+def _hadoop_slice(shared_dir: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Every issue of the known pairs plus a random sample of the others."""
+    folder = shared_dir / "datasets" / "duplicates-hadoop"
+    with (folder / "issues.csv").open(newline="", encoding="utf-8") as handle:
+        issues = list(csv.DictReader(handle))
+    with (folder / "pairs.csv").open(newline="", encoding="utf-8") as handle:
+        pairs = list(csv.DictReader(handle))
+    in_pairs = {p["id"] for p in pairs} | {p["duplicate_id"] for p in pairs}
+    others = [issue for issue in issues if issue["id"] not in in_pairs]
+    sample = random.Random(4).sample(others, SLICE_DISTRACTORS)
+    return [i for i in issues if i["id"] in in_pairs] + sample, pairs
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    return path
+
+
+def _recall(output: str) -> dict[str, float]:
+    return {
+        key: float(value)
+        for key, _, value in (line.partition(": ") for line in output.splitlines())
+        if key.startswith("recall@")
+    }
+
+
+@pytest.mark.parametrize("writer", [_write_csv, _write_jsonl], ids=["csv", "jsonl"])
+def test_duplicates_eval_prints_recall_far_above_chance(
+    shared_dir: Path, tmp_path: Path, writer: object
+) -> None:
+    issues, pairs = _hadoop_slice(shared_dir)
+    suffix = ".csv" if writer is _write_csv else ".jsonl"
+    write = _write_csv if writer is _write_csv else _write_jsonl
+    issues_file = write(tmp_path / f"issues{suffix}", issues)
+    pairs_file = write(tmp_path / f"pairs{suffix}", pairs)
+
+    result = CliRunner().invoke(
+        app,
+        ["triage", "duplicates-eval", "--issues", str(issues_file), "--pairs", str(pairs_file)],
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("recall@5: ")
+    recall = _recall(result.output)
+    assert set(recall) == {"recall@1", "recall@5", "recall@10"}
+    assert recall["recall@1"] <= recall["recall@5"] <= recall["recall@10"]
+    chance_at_5 = 5 / (len(issues) - 1)
+    assert recall["recall@5"] > 20 * chance_at_5
+    assert recall["recall@1"] > 0.3
+
+
+def test_duplicates_eval_rejects_pairs_that_match_no_issue(tmp_path: Path) -> None:
+    issues_file = _write_csv(tmp_path / "issues.csv", [{"id": "1", "title": "a", "body": "b"}])
+    pairs_file = _write_csv(tmp_path / "pairs.csv", [{"id": "1", "duplicate_id": "2"}])
+    result = CliRunner().invoke(
+        app,
+        ["triage", "duplicates-eval", "--issues", str(issues_file), "--pairs", str(pairs_file)],
+    )
+    assert result.exit_code != 0
+    assert "no pair" in result.output
+
+
+def test_duplicates_eval_names_a_missing_column(tmp_path: Path) -> None:
+    issues_file = _write_csv(tmp_path / "issues.csv", [{"key": "1", "title": "a"}])
+    pairs_file = _write_csv(tmp_path / "pairs.csv", [{"id": "1", "duplicate_id": "2"}])
+    result = CliRunner().invoke(
+        app,
+        ["triage", "duplicates-eval", "--issues", str(issues_file), "--pairs", str(pairs_file)],
+    )
+    assert result.exit_code != 0
+    assert "'id'" in result.output

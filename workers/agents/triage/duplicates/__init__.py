@@ -1,0 +1,23 @@
+"""Possible duplicates: rank the open and recently closed issues by likeness to a new one.
+
+`DuplicateIndex` is the incremental index, `evaluation` measures it the way the duplicate-bug-report
+literature does (Recall@k over known duplicate pairs) and picks its few knobs by cross-validation.
+"""
+
+from workers.agents.triage.duplicates.index import (
+    DEFAULT_PRIOR,
+    DEFAULT_RECENTLY_CLOSED,
+    DuplicateCandidate,
+    DuplicateIndex,
+    IssueRecord,
+    TimePrior,
+)
+
+__all__ = [
+    "DEFAULT_PRIOR",
+    "DEFAULT_RECENTLY_CLOSED",
+    "DuplicateCandidate",
+    "DuplicateIndex",
+    "IssueRecord",
+    "TimePrior",
+]

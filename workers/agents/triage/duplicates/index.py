@@ -1,0 +1,364 @@
+"""An incremental index that ranks existing issues by similarity to a new one.
+
+Similarity is TF-IDF cosine (sublinear term frequency, smoothed IDF) between issues represented as
+`t̂ + f̂`: the unit vector of the title plus the unit vector of the whole text. Their dot product
+sums the four pairings (title-title, title-text, text-title, text-text): a duplicate is often
+recognisable from its title alone, or from a title that echoes the other's stack trace. Both sides
+are then scaled to unit length, so identical issues score 1 and unrelated ones 0 in any repository.
+
+Adding an issue appends to sparse postings: nothing is rebuilt. IDF is read live at query time; the
+documents' vector norms use the IDF of when they were last computed and are all recomputed, in
+one vectorised pass, whenever the index has grown by `NORM_REFRESH_GROWTH` since — so the cost of
+refreshing stays a constant share of the cost of inserting.
+
+Eligibility (open, or closed recently) and the created-at time prior are applied at query time, so
+closing or reopening an issue is a flag change, not a re-index.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from workers.agents.triage.duplicates.text import issue_term_counts
+
+FloatArray = npt.NDArray[np.float64]
+IssueState = Literal["open", "closed"]
+
+NORM_REFRESH_GROWTH = 0.1
+DEFAULT_RECENTLY_CLOSED = timedelta(days=30)
+_SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRecord:
+    """One issue as data. `created_at`/`closed_at` should be timezone-aware (naive means UTC)."""
+
+    id: str
+    title: str
+    body: str
+    created_at: datetime | None = None
+    state: IssueState = "open"
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimePrior:
+    """Duplicates tend to be filed close together in time: a candidate's similarity is multiplied by
+    `(1 + gap_days / scale_days) ** -exponent`. `exponent` 0 switches the prior off."""
+
+    scale_days: float = 90.0
+    exponent: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateCandidate:
+    """A possible duplicate: `score` (similarity × time prior) and `similarity`, both in [0, 1]."""
+
+    id: str
+    score: float
+    similarity: float
+
+
+# Chosen by cross-validation over pair folds on the development set; see docs/triage-duplicates.md.
+DEFAULT_PRIOR = TimePrior()
+
+
+def time_prior_factors(gap_days: FloatArray, prior: TimePrior) -> FloatArray:
+    """Multipliers in (0, 1] for absolute creation-time gaps in days; unknown gaps (NaN) get 1."""
+    factors: FloatArray = np.power(1.0 + np.abs(gap_days) / prior.scale_days, -prior.exponent)
+    return np.where(np.isnan(factors), 1.0, factors)
+
+
+def _timestamp(moment: datetime | None) -> float:
+    if moment is None:
+        return math.nan
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _sublinear(counts: Counter[str]) -> dict[str, float]:
+    return {term: 1.0 + math.log(count) for term, count in counts.items()}
+
+
+class _Postings:
+    """One term's postings, kept in compact append-only arrays."""
+
+    __slots__ = ("docs", "full_weights", "title_weights")
+
+    def __init__(self) -> None:
+        self.docs = array("i")
+        # float32: at 50,000 issues postings dominate memory, and cosine scores need no more.
+        self.title_weights = array("f")
+        self.full_weights = array("f")
+
+    def append(self, doc: int, *, title_weight: float, full_weight: float) -> None:
+        self.docs.append(doc)
+        self.title_weights.append(title_weight)
+        self.full_weights.append(full_weight)
+
+
+class DuplicateIndex:
+    """Issues of one repository, searchable by similarity; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._slot_of: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._terms: dict[str, int] = {}
+        self._postings: list[_Postings] = []
+        self._document_frequency = array("i")
+        self._alive = array("b")
+        self._open = array("b")
+        self._created = array("d")
+        self._closed = array("d")
+        self._title_scale = array("d")
+        self._full_scale = array("d")
+        # Every posting again, in insertion order (slot-major): norms are refreshed from it in one
+        # vectorised pass, and a removed issue's terms are found from its slot's first entry.
+        self._entry_slots = array("i")
+        self._entry_terms = array("i")
+        self._entry_title_weights = array("f")
+        self._entry_full_weights = array("f")
+        self._slot_first_entry = array("q")
+        self._live_count = 0
+        self._count_at_norm_refresh = 0
+
+    def __len__(self) -> int:
+        return self._live_count
+
+    def __contains__(self, issue_id: object) -> bool:
+        return issue_id in self._slot_of
+
+    def add_many(self, issues: Iterable[IssueRecord]) -> None:
+        for issue in issues:
+            self.add(issue)
+
+    def add(self, issue: IssueRecord) -> None:
+        """Index `issue`; an issue already indexed under the same id is replaced."""
+        if issue.id in self._slot_of:
+            self.remove(issue.id)
+        title_counts, full_counts = issue_term_counts(issue.title, issue.body)
+        title_weights = _sublinear(title_counts)
+        full_weights = _sublinear(full_counts)
+        slot = len(self._ids)
+        self._slot_first_entry.append(len(self._entry_terms))
+        for term, full_weight in full_weights.items():
+            term_id = self._term_id(term)
+            title_weight = title_weights.get(term, 0.0)
+            self._postings[term_id].append(slot, title_weight=title_weight, full_weight=full_weight)
+            self._document_frequency[term_id] += 1
+            self._entry_slots.append(slot)
+            self._entry_terms.append(term_id)
+            self._entry_title_weights.append(title_weight)
+            self._entry_full_weights.append(full_weight)
+        self._slot_of[issue.id] = slot
+        self._ids.append(issue.id)
+        self._alive.append(1)
+        self._open.append(1 if issue.state == "open" else 0)
+        self._created.append(_timestamp(issue.created_at))
+        self._closed.append(_timestamp(issue.closed_at))
+        self._live_count += 1
+        first_entry = self._slot_first_entry[slot]
+        title_scale, full_scale = self._view_scales(
+            self._idf(np.frombuffer(self._entry_terms, dtype=np.int32)[first_entry:]),
+            np.frombuffer(self._entry_title_weights, dtype=np.float32)[first_entry:],
+            np.frombuffer(self._entry_full_weights, dtype=np.float32)[first_entry:],
+        )
+        self._title_scale.append(float(title_scale[0]))
+        self._full_scale.append(float(full_scale[0]))
+        if self._live_count > (1.0 + NORM_REFRESH_GROWTH) * self._count_at_norm_refresh:
+            self._refresh_norms()
+
+    def remove(self, issue_id: str) -> None:
+        """Forget an issue (deleted, transferred, or closed too long ago to matter)."""
+        slot = self._slot_of.pop(issue_id)
+        self._alive[slot] = 0
+        first_entry = self._slot_first_entry[slot]
+        end_entry = (
+            self._slot_first_entry[slot + 1]
+            if slot + 1 < len(self._slot_first_entry)
+            else len(self._entry_terms)
+        )
+        for term_id in self._entry_terms[first_entry:end_entry]:
+            self._document_frequency[term_id] -= 1
+        self._live_count -= 1
+
+    def set_state(self, issue_id: str, *, state: IssueState, closed_at: datetime | None) -> None:
+        """Record that an issue was closed or reopened; its text stays indexed."""
+        slot = self._slot_of[issue_id]
+        self._open[slot] = 1 if state == "open" else 0
+        self._closed[slot] = _timestamp(closed_at)
+
+    def slot_ids(self) -> list[str]:
+        """Issue id of every slot, in the order of `similarities` (removed slots included)."""
+        return list(self._ids)
+
+    def similarities(self, title: str, body: str) -> FloatArray:
+        """Similarity in [0, 1] of the given text to every slot; removed slots get -inf."""
+        title_counts, full_counts = issue_term_counts(title, body)
+        scores = np.zeros(len(self._ids))
+        query_vector, query_idf = self._query_vector(title_counts, full_counts)
+        title_scale = np.frombuffer(self._title_scale)
+        full_scale = np.frombuffer(self._full_scale)
+        for term, query_weight in query_vector.items():
+            term_id = self._terms.get(term)
+            if term_id is None or self._document_frequency[term_id] == 0:
+                continue
+            idf = query_idf[term]
+            postings = self._postings[term_id]
+            docs = np.frombuffer(postings.docs, dtype=np.int32)
+            document_weight = (
+                np.frombuffer(postings.title_weights, dtype=np.float32) * title_scale[docs]
+                + np.frombuffer(postings.full_weights, dtype=np.float32) * full_scale[docs]
+            )
+            scores[docs] += query_weight * idf * idf * document_weight
+        alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
+        return np.where(alive, np.clip(scores, 0.0, 1.0), -np.inf)
+
+    def creation_gaps_days(self, created_at: datetime | None) -> FloatArray:
+        """Absolute days between `created_at` and each slot's creation (NaN where unknown)."""
+        created = np.frombuffer(self._created)
+        gaps: FloatArray = np.abs(created - _timestamp(created_at)) / _SECONDS_PER_DAY
+        return gaps
+
+    def eligible(
+        self, *, now: datetime, recently_closed: timedelta | None = DEFAULT_RECENTLY_CLOSED
+    ) -> npt.NDArray[np.bool_]:
+        """Slots a duplicate comment may point to: live and open, or closed within
+        `recently_closed` of `now` (any closed issue when it is None)."""
+        alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
+        is_open = np.frombuffer(self._open, dtype=np.int8).astype(bool)
+        if recently_closed is None:
+            return alive
+        closed_at = np.frombuffer(self._closed)
+        cutoff = _timestamp(now) - recently_closed.total_seconds()
+        with np.errstate(invalid="ignore"):
+            recent = closed_at >= cutoff
+        return alive & (is_open | recent)
+
+    def query(
+        self,
+        issue: IssueRecord,
+        *,
+        k: int = 10,
+        now: datetime,
+        recently_closed: timedelta | None = DEFAULT_RECENTLY_CLOSED,
+        prior: TimePrior = DEFAULT_PRIOR,
+    ) -> list[DuplicateCandidate]:
+        """The `k` eligible issues most likely to be duplicates of `issue`, best first."""
+        similarity = self.similarities(issue.title, issue.body)
+        factors = time_prior_factors(self.creation_gaps_days(issue.created_at), prior)
+        scores = np.where(self.eligible(now=now, recently_closed=recently_closed), similarity, -1.0)
+        scores = np.where(scores > 0.0, scores * factors, scores)
+        own_slot = self._slot_of.get(issue.id)
+        if own_slot is not None:
+            scores[own_slot] = -1.0
+        return self._top(scores, similarity, k=k)
+
+    def _top(
+        self, scores: FloatArray, similarity: FloatArray, *, k: int
+    ) -> list[DuplicateCandidate]:
+        count = min(k, int(np.count_nonzero(scores > 0.0)))
+        if count == 0:
+            return []
+        best = np.argpartition(-scores, count - 1)[:count]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [
+            DuplicateCandidate(
+                id=self._ids[slot], score=float(scores[slot]), similarity=float(similarity[slot])
+            )
+            for slot in best
+        ]
+
+    def _term_id(self, term: str) -> int:
+        term_id = self._terms.get(term)
+        if term_id is None:
+            term_id = len(self._postings)
+            self._terms[term] = term_id
+            self._postings.append(_Postings())
+            self._document_frequency.append(0)
+        return term_id
+
+    def _idf(self, term_ids: npt.NDArray[np.int32] | None = None) -> FloatArray:
+        """IDF of the given terms (of all terms when None)."""
+        # scikit-learn's smoothed IDF: never zero, so a term in every issue still counts a little.
+        document_frequency = np.frombuffer(self._document_frequency, dtype=np.int32)
+        if term_ids is not None:
+            document_frequency = document_frequency[term_ids]
+        idf: FloatArray = np.log((1.0 + self._live_count) / (1.0 + document_frequency)) + 1.0
+        return idf
+
+    def _query_vector(
+        self, title_counts: Counter[str], full_counts: Counter[str]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """The query's unit `t̂ + f̂` *without* its IDF factor (applied per term while scoring),
+        and the IDF of each of its terms (a term the index has never seen gets the highest)."""
+        terms = list(full_counts)
+        term_ids = np.array([self._terms.get(term, -1) for term in terms], dtype=np.int32)
+        unseen_idf = math.log(1.0 + self._live_count) + 1.0
+        idf = np.where(term_ids >= 0, self._idf(np.maximum(term_ids, 0)), unseen_idf)
+        title_weights = _sublinear(title_counts)
+        full_weights = _sublinear(full_counts)
+        title_array = np.array([title_weights.get(term, 0.0) for term in terms])
+        full_array = np.array([full_weights[term] for term in terms])
+        title_scale, full_scale = self._view_scales(idf, title_array, full_array)
+        weights = title_array * title_scale[0] + full_array * full_scale[0]
+        return (
+            dict(zip(terms, weights.tolist(), strict=True)),
+            dict(zip(terms, idf.tolist(), strict=True)),
+        )
+
+    @staticmethod
+    def _view_scales(
+        entry_idf: FloatArray,
+        title_weights: npt.NDArray[np.floating[Any]],
+        full_weights: npt.NDArray[np.floating[Any]],
+        slots: npt.NDArray[np.int32] | None = None,
+        slot_count: int = 1,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per slot, the factors `a`, `b` that make `a·title + b·text` (IDF-weighted vectors) the
+        unit vector along `t̂ + f̂`; 0 for an empty view. Computed from postings entries."""
+        squared_idf = entry_idf**2
+        entry_slots = np.zeros(len(entry_idf), dtype=np.int32) if slots is None else slots
+
+        def per_slot(values: FloatArray) -> FloatArray:
+            return np.asarray(
+                np.bincount(entry_slots, values, minlength=slot_count), dtype=np.float64
+            )
+
+        title_sq = per_slot(title_weights**2 * squared_idf)
+        full_sq = per_slot(full_weights**2 * squared_idf)
+        cross = per_slot(title_weights * full_weights * squared_idf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse_title = np.where(title_sq > 0, 1.0 / np.sqrt(title_sq), 0.0)
+            inverse_full = np.where(full_sq > 0, 1.0 / np.sqrt(full_sq), 0.0)
+            # ‖t̂ + f̂‖² = ‖t̂‖² + ‖f̂‖² + 2 t̂·f̂, each unit norm present only when the view is.
+            sum_sq = (
+                (title_sq > 0).astype(np.float64)
+                + (full_sq > 0)
+                + 2.0 * cross * inverse_title * inverse_full
+            )
+            inverse_sum = np.where(sum_sq > 0, 1.0 / np.sqrt(sum_sq), 0.0)
+        return inverse_title * inverse_sum, inverse_full * inverse_sum
+
+    def _refresh_norms(self) -> None:
+        term_ids = np.frombuffer(self._entry_terms, dtype=np.int32)
+        title_scale, full_scale = self._view_scales(
+            self._idf()[term_ids],
+            np.frombuffer(self._entry_title_weights, dtype=np.float32),
+            np.frombuffer(self._entry_full_weights, dtype=np.float32),
+            np.frombuffer(self._entry_slots, dtype=np.int32),
+            len(self._ids),
+        )
+        self._title_scale = array("d", title_scale.tobytes())
+        self._full_scale = array("d", full_scale.tobytes())
+        self._count_at_norm_refresh = self._live_count
