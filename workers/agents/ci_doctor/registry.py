@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from workers.agents.ci_doctor.actions import unwrap
+from workers.agents.ci_doctor.cargo import CargoParser
 from workers.agents.ci_doctor.generic import GenericParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
 from workers.agents.ci_doctor.pytest_log import PytestParser
@@ -23,6 +24,7 @@ from workers.agents.ci_doctor.unittest_log import UnittestParser
 PARSERS: tuple[type[LineParser], ...] = (
     PytestParser,
     UnittestParser,
+    CargoParser,
 )
 
 UNKNOWN_FRAMEWORK = GenericParser.name
