@@ -1,0 +1,1 @@
+"""The service's own CLI commands (serve, worker, beat, replay, simulate, db)."""

@@ -1,0 +1,260 @@
+"""Recording deliveries and their jobs durably, with group commit.
+
+Each webhook request hands its delivery to one writer thread and awaits the outcome. The writer
+takes everything that queued up while it was busy and commits it in one transaction, so under load a
+single fsync covers many deliveries, and the event loop never waits on the database driver. A
+request is answered only after its delivery is committed: nothing is lost after a 202.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.store.db import insert_for, utcnow
+from service.store.models import Delivery, DeliveryState, Job, JobState
+
+log = structlog.get_logger(__name__)
+
+JOB_ID_NAMESPACE = uuid.UUID("6f1c6a3e-9b1d-5d2a-8c49-7d0c2e6b9a11")
+
+
+def job_id_for(*, delivery_id: str, automation: str) -> str:
+    """Deterministic: the same delivery and automation always give the same job."""
+    return uuid.uuid5(JOB_ID_NAMESPACE, f"{delivery_id}/{automation}").hex
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: str
+    automation: str
+    agent: str
+    options: dict[str, Any] = field(default_factory=dict)
+    command: dict[str, Any] | None = None
+    pending: dict[str, Any] = field(default_factory=dict)
+    concurrency_group: str | None = None
+    cancel_in_progress: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    id: str
+    event: str
+    action: str | None
+    payload: bytes
+    repository: str | None = None
+    installation_id: int | None = None
+    sender: str | None = None
+    hook_id: str | None = None
+    state: DeliveryState = DeliveryState.DISPATCHED
+    error: str | None = None
+    jobs: tuple[NewJob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedJob:
+    id: str
+    automation: str
+    agent: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    duplicate: bool
+    jobs: tuple[RecordedJob, ...]
+
+    @property
+    def queued_job_ids(self) -> list[str]:
+        if self.duplicate:
+            return []
+        return [job.id for job in self.jobs if job.state == JobState.QUEUED]
+
+
+def record_delivery(conn: Connection, delivery: NewDelivery, *, max_attempts: int) -> Recorded:
+    """Insert one delivery and its jobs in the caller's transaction.
+
+    A delivery id seen before inserts nothing and reports the jobs it already has.
+    """
+    now = utcnow()
+    stmt = (
+        insert_for(conn.dialect.name, Delivery)
+        .values(
+            id=delivery.id,
+            event=delivery.event,
+            action=delivery.action,
+            state=delivery.state,
+            repository=delivery.repository,
+            installation_id=delivery.installation_id,
+            sender=delivery.sender,
+            hook_id=delivery.hook_id,
+            received_at=now,
+            error=delivery.error,
+            payload=delivery.payload,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Delivery.id)
+    )
+    if conn.execute(stmt).first() is None:
+        return Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id)))
+    insert_jobs(conn, delivery_id=delivery.id, jobs=delivery.jobs, max_attempts=max_attempts)
+    return Recorded(
+        duplicate=False,
+        jobs=tuple(
+            RecordedJob(id=j.id, automation=j.automation, agent=j.agent, state=JobState.QUEUED)
+            for j in delivery.jobs
+        ),
+    )
+
+
+def insert_jobs(
+    conn: Connection, *, delivery_id: str, jobs: Sequence[NewJob], max_attempts: int
+) -> None:
+    """Insert queued jobs; each one in a concurrency group supersedes the group's older ones."""
+    if not jobs:
+        return
+    now = utcnow()
+    conn.execute(
+        insert(Job),
+        [
+            {
+                "id": job.id,
+                "delivery_id": delivery_id,
+                "automation": job.automation,
+                "agent": job.agent,
+                "state": JobState.QUEUED,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "options": job.options,
+                "command": job.command,
+                "pending": job.pending,
+                "concurrency_group": job.concurrency_group,
+                "cancel_in_progress": job.cancel_in_progress,
+                "cancel_requested": False,
+                "enqueued_at": now,
+                "enqueue_count": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for job in jobs
+        ],
+    )
+    for job in jobs:
+        if job.concurrency_group is not None:
+            supersede(conn, job=job, now=now)
+
+
+def supersede(conn: Connection, *, job: NewJob, now: Any) -> None:
+    """GitHub Actions' concurrency rule: a newer job replaces the group's pending ones, and with
+    `cancel_in_progress` also asks the running one to stop."""
+    conn.execute(
+        update(Job)
+        .where(
+            Job.concurrency_group == job.concurrency_group,
+            Job.state == JobState.QUEUED,
+            Job.id != job.id,
+        )
+        .values(
+            state=JobState.CANCELLED,
+            reason=f"superseded by job {job.id} in concurrency group",
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+    if job.cancel_in_progress:
+        conn.execute(
+            update(Job)
+            .where(Job.concurrency_group == job.concurrency_group, Job.state == JobState.RUNNING)
+            .values(cancel_requested=True, updated_at=now)
+        )
+
+
+def _existing_jobs(conn: Connection, delivery_id: str) -> Iterable[RecordedJob]:
+    rows = conn.execute(
+        select(Job.id, Job.automation, Job.agent, Job.state)
+        .where(Job.delivery_id == delivery_id)
+        .order_by(Job.automation)
+    )
+    for row in rows:
+        yield RecordedJob(id=row.id, automation=row.automation, agent=row.agent, state=row.state)
+
+
+_Item = tuple[NewDelivery, "Future[Recorded]"]
+
+
+class DeliveryRecorder:
+    """One writer thread that commits concurrent deliveries together (group commit)."""
+
+    def __init__(self, engine: Engine, *, max_attempts: int, max_batch: int = 256) -> None:
+        self._engine = engine
+        self._max_attempts = max_attempts
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    async def record(self, delivery: NewDelivery) -> Recorded:
+        if self._thread is None:
+            raise RuntimeError("the delivery recorder is not running")
+        future: Future[Recorded] = Future()
+        self._queue.put((delivery, future))
+        return await asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stopping:
+                return
+
+    def _write(self, batch: list[_Item]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                outcomes = [
+                    record_delivery(conn, delivery, max_attempts=self._max_attempts)
+                    for delivery, _ in batch
+                ]
+        except SQLAlchemyError as exc:
+            if len(batch) == 1:
+                log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))
+                batch[0][1].set_exception(exc)
+                return
+            # One bad row must not fail its neighbours: retry each on its own.
+            for item in batch:
+                self._write([item])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            future.set_result(outcome)

@@ -1,0 +1,95 @@
+"""Best-effort publishing of job ids to the broker, off the event loop.
+
+Publishing happens after the database commit and must never delay or fail a webhook answer: a
+broker that is down raises after a short retry, one that hangs times out on its socket, and either
+way the job stays `queued` in the database, where the reconciler finds it and publishes it again.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+
+import structlog
+from celery import Celery
+from kombu.exceptions import KombuError
+
+from workers.celery_app import RUN_JOB
+
+log = structlog.get_logger(__name__)
+
+
+class JobPublisher:
+    def __init__(self, celery: Celery, *, max_pending: int = 100_000) -> None:
+        self._celery = celery
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=max_pending)
+        self._thread: threading.Thread | None = None
+        self.published = 0
+        self.failed = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="job-publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread is None:
+            return
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            log.warning("publisher queue full at shutdown; the reconciler will publish the rest")
+        self._thread.join(timeout)
+        self._thread = None
+
+    def submit(self, job_ids: Sequence[str]) -> None:
+        """Queue job ids for publishing; never blocks."""
+        for job_id in job_ids:
+            try:
+                self._queue.put_nowait(job_id)
+            except queue.Full:
+                self.failed += 1
+                log.warning("publisher backlog full; left for the reconciler", job_id=job_id)
+
+    def _run(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            batch = [job_id]
+            stopping = False
+            while len(batch) < 500:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            try:
+                self._publish(batch)
+            except Exception:
+                # The thread must outlive any broker client bug; unpublished jobs stay queued in
+                # the database and the reconciler publishes them.
+                log.exception("publishing failed", jobs=len(batch))
+            if stopping:
+                return
+
+    def _publish(self, job_ids: list[str]) -> None:
+        sent = 0
+        try:
+            # One producer (and one broker connection) for the whole batch.
+            with self._celery.producer_or_acquire() as producer:
+                for job_id in job_ids:
+                    self._celery.send_task(RUN_JOB, kwargs={"job_id": job_id}, producer=producer)
+                    sent += 1
+        except (KombuError, OSError) as exc:
+            self.failed += len(job_ids) - sent
+            log.warning(
+                "broker unavailable; jobs stay queued for the reconciler",
+                jobs=len(job_ids) - sent,
+                error=str(exc),
+            )
+        finally:
+            self.published += sent

@@ -1,0 +1,222 @@
+"""`POST /webhooks/github`: size → signature → parse → match → record → enqueue → 202.
+
+Only cheap, bounded work happens here. Anything that needs GitHub or runs an agent is a job.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from service import signatures
+from service.deps import RuntimeDep
+from service.intake import NewDelivery, NewJob, Recorded, job_id_for
+from service.runtime import Runtime
+from service.store.models import DeliveryState
+from service.triggers import JobSpec, match_event
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+
+# Hashing or parsing more than this on the event loop would stall other requests.
+OFFLOAD_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection(Exception):
+    status: int
+    reason: str
+    message: str
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.reason, "message": self.message}, self.status)
+
+
+async def read_body(request: Request, *, limit: int) -> bytes:
+    """The raw body, refusing (413) as soon as it is known to exceed `limit`, without buffering
+    the excess."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Rejection(413, "too_large", f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Rejection(413, "too_large", f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def verify_signature(body: bytes, header: str | None, secrets: tuple[str, ...]) -> None:
+    if header is None:
+        raise Rejection(401, "missing_signature", "X-Hub-Signature-256 header is missing")
+    if len(body) > OFFLOAD_BYTES:
+        valid = await run_in_threadpool(signatures.verify, body, header, secrets)
+    else:
+        valid = signatures.verify(body, header, secrets)
+    if not valid:
+        raise Rejection(401, "bad_signature", "X-Hub-Signature-256 does not match the body")
+
+
+def payload_bytes(body: bytes, content_type: str) -> bytes:
+    """The JSON document, whichever content type the hook was configured with."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return body
+    if media_type == "application/x-www-form-urlencoded":
+        # GitHub's "application/x-www-form-urlencoded" hooks send the JSON in a `payload` field.
+        fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        if "payload" not in fields:
+            raise Rejection(400, "malformed", "form-encoded delivery without a `payload` field")
+        return fields["payload"][0].encode()
+    raise Rejection(
+        415,
+        "unsupported_media_type",
+        f"content type {media_type or 'none'} is not supported; set the hook's content type "
+        "to application/json",
+    )
+
+
+def parse_payload(data: bytes) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise Rejection(400, "malformed", f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise Rejection(400, "malformed", "body must be a JSON object")
+    return payload
+
+
+def required_header(request: Request, name: str) -> str:
+    value = request.headers.get(name, "").strip()
+    if not value:
+        raise Rejection(400, "missing_header", f"{name} header is missing")
+    if len(value) > 64:
+        raise Rejection(400, "bad_header", f"{name} header is too long")
+    return value
+
+
+def new_delivery(
+    *,
+    delivery_id: str,
+    event: str,
+    hook_id: str | None,
+    payload: Mapping[str, Any],
+    data: bytes,
+    runtime: Runtime,
+) -> NewDelivery:
+    """The delivery row and its jobs. If matching fails the delivery is still recorded, as
+    `received`, and the worker matches it later: a bug in a filter never loses an event."""
+    repository = payload.get("repository")
+    installation = payload.get("installation")
+    sender = payload.get("sender")
+    action = payload.get("action")
+    common: dict[str, Any] = {
+        "id": delivery_id,
+        "event": event,
+        "action": action if isinstance(action, str) else None,
+        "payload": data,
+        "hook_id": hook_id,
+        "repository": repository.get("full_name") if isinstance(repository, dict) else None,
+        "installation_id": installation.get("id") if isinstance(installation, dict) else None,
+        "sender": sender.get("login") if isinstance(sender, dict) else None,
+    }
+    try:
+        matched = match_event(
+            runtime.config, event=event, payload=payload, identity=runtime.identity
+        )
+    except Exception as exc:  # recorded, not lost: the reconciler dispatches `received` later
+        log.exception("matching failed; delivery kept for the worker", delivery_id=delivery_id)
+        return NewDelivery(**common, state=DeliveryState.RECEIVED, error=repr(exc))
+    jobs = tuple(new_job(delivery_id=delivery_id, spec=spec) for spec in matched.jobs)
+    return NewDelivery(**common, state=DeliveryState.DISPATCHED, jobs=jobs)
+
+
+def new_job(*, delivery_id: str, spec: JobSpec) -> NewJob:
+    command = spec.command
+    return NewJob(
+        id=job_id_for(delivery_id=delivery_id, automation=spec.automation),
+        automation=spec.automation,
+        agent=spec.agent,
+        options=dict(spec.options),
+        command=(
+            {"name": command.name, "args": command.args, "line": command.line} if command else None
+        ),
+        pending=spec.pending.to_json(),
+        concurrency_group=spec.concurrency_group,
+        cancel_in_progress=spec.cancel_in_progress,
+    )
+
+
+def accepted_body(delivery: NewDelivery, recorded: Recorded) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery.id,
+        "event": delivery.event,
+        "action": delivery.action,
+        "duplicate": recorded.duplicate,
+        "jobs": [
+            {"id": j.id, "automation": j.automation, "agent": j.agent, "state": j.state}
+            for j in recorded.jobs
+        ],
+    }
+
+
+@router.post("/webhooks/github", status_code=202)
+async def receive_github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    try:
+        return await _receive(request, runtime)
+    except Rejection as rejection:
+        runtime.metrics.rejections.labels(rejection.reason).inc()
+        log.info("webhook rejected", reason=rejection.reason, status=rejection.status)
+        return rejection.response()
+
+
+async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
+    body = await read_body(request, limit=runtime.settings.max_body_bytes)
+    await verify_signature(
+        body, request.headers.get("x-hub-signature-256"), runtime.settings.webhook_secrets
+    )
+    event = required_header(request, "x-github-event")
+    delivery_id = required_header(request, "x-github-delivery")
+    data = payload_bytes(body, request.headers.get("content-type", ""))
+    if len(data) > OFFLOAD_BYTES:
+        payload = await run_in_threadpool(parse_payload, data)
+    else:
+        payload = parse_payload(data)
+    structlog.contextvars.bind_contextvars(delivery_id=delivery_id, event=event)
+    try:
+        if event == "ping":
+            runtime.metrics.deliveries.labels(event, "ping").inc()
+            pong = {"ok": True, "zen": payload.get("zen"), "hook_id": payload.get("hook_id")}
+            return JSONResponse(pong, 200)
+        delivery = new_delivery(
+            delivery_id=delivery_id,
+            event=event,
+            hook_id=request.headers.get("x-github-hook-id"),
+            payload=payload,
+            data=data,
+            runtime=runtime,
+        )
+        try:
+            recorded = await runtime.recorder.record(delivery)
+        except SQLAlchemyError as exc:
+            # Not recorded, so not acknowledged: GitHub marks the delivery failed and the
+            # reconciler asks for it again once the database is back.
+            raise Rejection(503, "database_unavailable", "delivery not recorded; retry") from exc
+        runtime.publisher.submit(recorded.queued_job_ids)
+        outcome = "duplicate" if recorded.duplicate else ("matched" if recorded.jobs else "ignored")
+        runtime.metrics.deliveries.labels(event, outcome).inc()
+        log.info("delivery accepted", outcome=outcome, jobs=len(recorded.jobs))
+        return JSONResponse(accepted_body(delivery, recorded), 202)
+    finally:
+        structlog.contextvars.unbind_contextvars("delivery_id", "event")

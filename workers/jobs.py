@@ -1,0 +1,223 @@
+"""Running one job: claim → resolve pending filters → run the agent → publish → record.
+
+A plain function over a `WorkerRuntime`; the Celery task is a thin shell around it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import orjson
+import structlog
+from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
+from pydantic import ValidationError
+from sqlalchemy import Engine, select
+
+from service.settings import Settings
+from service.store.models import Delivery, JobState
+from service.triggers import PendingChecks, PendingResolver, resolve_pending
+from workers import leases
+from workers.agents.base import (
+    AgentCancelled,
+    AgentContext,
+    PermanentError,
+    Result,
+    TransientError,
+)
+from workers.agents.registry import AGENTS
+from workers.celery_app import RUN_JOB
+from workers.publish import ResultPublisher
+
+log = structlog.get_logger(__name__)
+
+# Retries sooner than this ride on a delayed Celery message; later ones wait in the database for
+# the reconciler, because long countdowns on Redis outlive the visibility timeout and run twice.
+MAX_COUNTDOWN_SECONDS = 60.0
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    RETRY = "retry"
+    NOT_CLAIMED = "not_claimed"
+    LEASE_LOST = "lease_lost"
+
+
+class ResolverFactory(Protocol):
+    """Builds what answers the filters that need GitHub (changed files, permissions)."""
+
+    def __call__(self, *, event: str, payload: Mapping[str, Any]) -> PendingResolver | None: ...
+
+
+@dataclass(slots=True)
+class WorkerRuntime:
+    settings: Settings
+    engine: Engine
+    celery: Celery
+    publisher: ResultPublisher
+    resolvers: ResolverFactory | None = None
+    worker_name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    agents: Mapping[str, Any] = field(default_factory=lambda: AGENTS)
+
+
+def run_job(*, job_id: str, runtime: WorkerRuntime) -> Outcome:
+    settings = runtime.settings
+    try:
+        claim = leases.claim(
+            runtime.engine,
+            job_id=job_id,
+            worker=runtime.worker_name,
+            lease_seconds=settings.job_lease_seconds,
+        )
+    except leases.ClaimRefused as refused:
+        log.info("job not claimed", job_id=job_id, reason=refused.reason)
+        return Outcome.NOT_CLAIMED
+    structlog.contextvars.bind_contextvars(
+        job_id=job_id, delivery_id=claim.delivery_id, automation=claim.automation
+    )
+    try:
+        outcome = _run_claimed(claim, runtime=runtime)
+    finally:
+        structlog.contextvars.unbind_contextvars("job_id", "delivery_id", "automation")
+    if claim.concurrency_group is not None and outcome is not Outcome.LEASE_LOST:
+        _publish_next_in_group(claim.concurrency_group, runtime=runtime)
+    return outcome
+
+
+def _load_delivery(engine: Engine, delivery_id: str) -> tuple[str, str | None, dict[str, Any]]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Delivery.event, Delivery.action, Delivery.payload).where(
+                Delivery.id == delivery_id
+            )
+        ).one()
+    payload = orjson.loads(row.payload)
+    return row.event, row.action, payload
+
+
+def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
+    settings = runtime.settings
+    spec = runtime.agents.get(claim.agent)
+    if spec is None:
+        return _finish(claim, runtime, JobState.FAILED, f"unknown agent {claim.agent!r}")
+    event, action, payload = _load_delivery(runtime.engine, claim.delivery_id)
+    skip_reason = _check_pending(claim, event=event, payload=payload, runtime=runtime)
+    if skip_reason is not None:
+        return _finish(claim, runtime, JobState.SKIPPED, skip_reason)
+    try:
+        options = spec.options.model_validate(claim.options)
+    except ValidationError as exc:
+        return _finish(claim, runtime, JobState.FAILED, f"invalid options: {exc}")
+    with leases.Heartbeat(
+        runtime.engine, claim=claim, lease_seconds=settings.job_lease_seconds
+    ) as heartbeat:
+        context = AgentContext(
+            job_id=claim.job_id,
+            delivery_id=claim.delivery_id,
+            automation=claim.automation,
+            event=event,
+            action=action,
+            payload=payload,
+            options=options,
+            command=claim.command,
+            cancelled=heartbeat.cancelled.is_set,
+        )
+        try:
+            result = _execute(spec.load(), context)
+            if heartbeat.cancelled.is_set():
+                raise AgentCancelled()
+            runtime.publisher.publish(result, context=context)
+        except AgentCancelled:
+            if heartbeat.lost.is_set():
+                return Outcome.LEASE_LOST
+            return _finish(claim, runtime, JobState.CANCELLED, "cancelled while running")
+        except TransientError as exc:
+            return _retry(claim, runtime, reason=str(exc), retry_after=exc.retry_after)
+        except PermanentError as exc:
+            return _finish(claim, runtime, JobState.FAILED, str(exc))
+        except SoftTimeLimitExceeded:
+            return _finish(claim, runtime, JobState.FAILED, "timed out")
+    return _finish(
+        claim,
+        runtime,
+        JobState.SUCCEEDED,
+        result.summary,
+        result=result.model_dump(mode="json"),
+    )
+
+
+def _execute(agent: Callable[[AgentContext], Result], context: AgentContext) -> Result:
+    try:
+        return agent(context)
+    except (AgentCancelled, TransientError, PermanentError, SoftTimeLimitExceeded):
+        raise
+    except Exception as exc:
+        # A bug in an agent fails its job with the error recorded; retrying a bug only repeats it.
+        log.exception("agent raised", agent=context.automation)
+        raise PermanentError(f"agent error: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_pending(
+    claim: leases.Claim, *, event: str, payload: Mapping[str, Any], runtime: WorkerRuntime
+) -> str | None:
+    pending = PendingChecks.from_json(claim.pending)
+    if pending.empty:
+        return None
+    resolver = runtime.resolvers(event=event, payload=payload) if runtime.resolvers else None
+    if resolver is None:
+        return "filters need GitHub (changed files, permissions) but no GitHub access is configured"
+    return resolve_pending(pending, resolver=resolver)
+
+
+def _finish(
+    claim: leases.Claim,
+    runtime: WorkerRuntime,
+    state: JobState,
+    reason: str | None,
+    *,
+    result: dict[str, Any] | None = None,
+) -> Outcome:
+    if not leases.finish(runtime.engine, claim=claim, state=state, reason=reason, result=result):
+        log.warning("lease lost before finishing; another worker owns the job")
+        return Outcome.LEASE_LOST
+    log.info("job finished", state=state.value, reason=reason)
+    return Outcome(state.value)
+
+
+def backoff_seconds(attempt: int, *, base: float = 5.0, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
+
+
+def _retry(
+    claim: leases.Claim, runtime: WorkerRuntime, *, reason: str, retry_after: float | None
+) -> Outcome:
+    if claim.attempt >= claim.max_attempts:
+        return _finish(
+            claim, runtime, JobState.FAILED, f"{reason} (gave up after {claim.attempt} attempts)"
+        )
+    delay = retry_after if retry_after is not None else backoff_seconds(claim.attempt)
+    short = delay <= MAX_COUNTDOWN_SECONDS
+    if not leases.reschedule(
+        runtime.engine, claim=claim, delay=delay, reason=reason, published=short
+    ):
+        return Outcome.LEASE_LOST
+    if short:
+        runtime.celery.send_task(RUN_JOB, kwargs={"job_id": claim.job_id}, countdown=delay)
+    log.info("job rescheduled", delay=round(delay, 2), reason=reason)
+    return Outcome.RETRY
+
+
+def _publish_next_in_group(group: str, *, runtime: WorkerRuntime) -> None:
+    next_job = leases.next_in_group(runtime.engine, group=group)
+    if next_job is not None:
+        runtime.celery.send_task(RUN_JOB, kwargs={"job_id": next_job})

@@ -1,0 +1,127 @@
+"""Celery tasks: thin shells over plain functions. Messages carry ids only.
+
+One base class carries what every task needs: late acks with reject-on-worker-lost (a killed
+worker's message is redelivered), no result backend, and log context. Each worker process builds
+its runtime (engine, HTTP client, config) on first use, after the prefork pool has forked.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import structlog
+from celery import Celery, Task
+from celery.signals import worker_process_init
+
+from service.automations import identity_for, load_central_config
+from service.settings import Settings
+from service.store.db import create_db_engine
+from workers import reconciler
+from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, RUN_JOB
+from workers.jobs import WorkerRuntime, run_job
+from workers.publish import ResultPublisher
+
+log = structlog.get_logger(__name__)
+
+
+class HookwiseTask(Task):  # type: ignore[misc]
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    typing = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        structlog.contextvars.bind_contextvars(task=self.name, task_id=self.request.id)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            structlog.contextvars.unbind_contextvars("task", "task_id")
+
+
+class RuntimeHolder:
+    """The per-process WorkerRuntime, built lazily; reset in each forked pool process so that no
+    database connection is shared across a fork."""
+
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self._settings = settings
+        self._celery = celery
+        self._runtime: WorkerRuntime | None = None
+        self._lock = threading.Lock()
+        self.config = load_central_config(settings.config)
+        self.identity = identity_for(settings)
+
+    def get(self) -> WorkerRuntime:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = WorkerRuntime(
+                    settings=self._settings,
+                    engine=create_db_engine(self._settings.resolved_database_url, pool_size=2),
+                    celery=self._celery,
+                    publisher=ResultPublisher(http=httpx.Client(), github=None),
+                )
+            return self._runtime
+
+    def reset(self) -> None:
+        with self._lock:
+            self._runtime = None
+
+
+def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:
+    holder = RuntimeHolder(settings, app)
+    app.hookwise_runtime = holder
+
+    def _after_fork(**_: Any) -> None:
+        holder.reset()
+
+    worker_process_init.connect(_after_fork, weak=False)
+
+    @app.task(name=RUN_JOB, base=HookwiseTask)  # type: ignore[untyped-decorator]
+    def run_job_task(*, job_id: str) -> str:
+        return run_job(job_id=job_id, runtime=holder.get()).value
+
+    @app.task(name=DISPATCH_DELIVERY, base=HookwiseTask)  # type: ignore[untyped-decorator]
+    def dispatch_delivery_task(*, delivery_id: str) -> int:
+        job_ids = _dispatch(holder, delivery_id)
+        for job_id in job_ids:
+            app.send_task(RUN_JOB, kwargs={"job_id": job_id})
+        return len(job_ids)
+
+    @app.task(name=RECONCILE, base=HookwiseTask)  # type: ignore[untyped-decorator]
+    def reconcile_task() -> dict[str, int]:
+        return reconcile_now(holder)
+
+    del run_job_task, dispatch_delivery_task, reconcile_task
+    return holder
+
+
+def _dispatch(holder: RuntimeHolder, delivery_id: str) -> list[str]:
+    runtime = holder.get()
+    return reconciler.dispatch_delivery(
+        runtime.engine,
+        delivery_id=delivery_id,
+        config=holder.config,
+        identity=holder.identity,
+        max_attempts=runtime.settings.job_max_attempts,
+    )
+
+
+def reconcile_now(holder: RuntimeHolder) -> dict[str, int]:
+    runtime = holder.get()
+
+    def publish(job_id: str) -> None:
+        runtime.celery.send_task(RUN_JOB, kwargs={"job_id": job_id})
+
+    report = reconciler.reconcile(
+        runtime.engine,
+        requeue_after=runtime.settings.job_requeue_after_seconds,
+        publish=publish,
+        dispatch=lambda delivery_id: _dispatch(holder, delivery_id),
+    )
+    return {
+        "expired": report.expired,
+        "dead_lettered": report.dead_lettered,
+        "published": report.published,
+        "dispatched": report.dispatched,
+    }
