@@ -43,6 +43,26 @@ def _check_function(name: str, argument_count: int) -> None:
         raise ExpressionError(f"{name}() takes {len(signature)} {plural}, got {argument_count}")
 
 
+def _negated_operands(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """`!x` nodes that a field access or index is applied to."""
+    children = [child for child in node.get("children", ()) if isinstance(child, Mapping)]
+    applies_to_left = node.get("type") in ("subexpression", "index_expression")
+    if applies_to_left and children and children[0].get("type") == "not_expression":
+        yield children[0]
+    for child in children:
+        yield from _negated_operands(child)
+
+
+def _check_negation(text: str, parsed: Mapping[str, Any]) -> None:
+    # In JMESPath `!` binds tighter than `.` and `[]`: `!pull_request.draft` is
+    # `(!pull_request).draft`, a field of a boolean, which is always null. Nobody means that.
+    for _ in _negated_operands(parsed):
+        raise ExpressionError(
+            f"{text!r}: JMESPath reads '!a.b' as '(!a).b', which is always null; "
+            "write '!(a.b)' to negate the whole path"
+        )
+
+
 def compile_expression(text: str) -> ParsedResult:
     """Compile a JMESPath expression or raise ExpressionError saying where it is wrong."""
     try:
@@ -56,6 +76,7 @@ def compile_expression(text: str) -> ParsedResult:
         raise ExpressionError(f"invalid JMESPath {text!r}: {error}") from error
     for name, argument_count in _function_calls(compiled.parsed):
         _check_function(name, argument_count)
+    _check_negation(text, compiled.parsed)
     return compiled
 
 
