@@ -186,8 +186,8 @@ async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
     await verify_signature(
         body, request.headers.get("x-hub-signature-256"), runtime.settings.webhook_secrets
     )
-    event = required_header(request, "x-github-event")
-    delivery_id = required_header(request, "x-github-delivery")
+    event = required_header(request, "X-GitHub-Event")
+    delivery_id = required_header(request, "X-GitHub-Delivery")
     data = payload_bytes(body, request.headers.get("content-type", ""))
     if len(data) > OFFLOAD_BYTES:
         payload = await run_in_threadpool(parse_payload, data)

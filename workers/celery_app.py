@@ -77,6 +77,7 @@ def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:
         from workers.embedded_broker import register
 
         register()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = Celery("hookwise", set_as_current=False)
     app.conf.update(celery_config(settings))
     if with_tasks:
