@@ -5,19 +5,23 @@ literature does (Recall@k over known duplicate pairs) and picks its few knobs by
 """
 
 from workers.agents.triage.duplicates.index import (
+    COMMENT_THRESHOLD,
     DEFAULT_PRIOR,
     DEFAULT_RECENTLY_CLOSED,
     DuplicateCandidate,
     DuplicateIndex,
     IssueRecord,
     TimePrior,
+    duplicate_to_comment,
 )
 
 __all__ = [
+    "COMMENT_THRESHOLD",
     "DEFAULT_PRIOR",
     "DEFAULT_RECENTLY_CLOSED",
     "DuplicateCandidate",
     "DuplicateIndex",
     "IssueRecord",
     "TimePrior",
+    "duplicate_to_comment",
 ]

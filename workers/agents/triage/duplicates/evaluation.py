@@ -8,6 +8,7 @@ and note where the duplicate lands; Recall@k is the share of pairs whose duplica
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from workers.agents.triage.duplicates.index import (
 )
 
 RECALL_KS = (1, 5, 10)
+_NON_WORD = re.compile(r"\W+")
 PRIOR_GRID = tuple(
     TimePrior(scale_days=scale, exponent=exponent)
     for scale in (30.0, 90.0, 365.0)
@@ -57,6 +59,17 @@ class Top1Outcome:
 
     score: float
     correct: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Top1Candidate:
+    """A replayed would-be comment: `query_id` "possible duplicate of" `candidate_id`."""
+
+    query_id: str
+    candidate_id: str
+    score: float
+    marked: bool
+    same_title: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,32 +160,64 @@ def cross_validate_prior(
     return CrossValidated(recall=recall_at(held_out_ranks), chosen_priors=chosen)
 
 
-def top1_outcomes(
+def _normalised_title(title: str) -> str:
+    return " ".join(_NON_WORD.split(title.lower())).strip()
+
+
+def replay_top1(
     index: DuplicateIndex,
     queries: Iterable[IssueRecord],
     pairs: Iterable[DuplicatePair],
     *,
     prior: TimePrior,
-) -> list[Top1Outcome]:
-    """For each query issue, its best-scoring other issue and whether a known pair links them
-    (in either direction). Queries without any known duplicate are the ones that show how often
-    a comment would be wrong: their best candidate is counted as a false alarm."""
+) -> list[Top1Candidate]:
+    """Replay the issues as they were filed: each query sees only issues created before it (as a
+    new issue would), and its best-scoring one is the would-be "possible duplicate of #N". A
+    query with no earlier issue, or no shared term with any, yields nothing."""
     partners: dict[str, set[str]] = {}
     for pair in pairs:
         partners.setdefault(pair.query_id, set()).add(pair.duplicate_id)
         partners.setdefault(pair.duplicate_id, set()).add(pair.query_id)
     slot_ids = index.slot_ids()
-    slot_of = {issue_id: slot for slot, issue_id in enumerate(slot_ids)}
-    outcomes = []
+    candidates = []
     for query in queries:
+        if query.created_at is None:
+            continue
+        gaps_signed = index.creation_offsets_days(query.created_at)
         scores = index.similarities(query.title, query.body) * time_prior_factors(
-            index.creation_gaps_days(query.created_at), prior
+            np.abs(gaps_signed), prior
         )
-        scores[slot_of[query.id]] = -np.inf
+        # Only strictly earlier issues; unknown creation times never qualify.
+        scores = np.where(gaps_signed < 0, scores, -np.inf)
         best = int(np.argmax(scores))
-        correct = slot_ids[best] in partners.get(query.id, set())
-        outcomes.append(Top1Outcome(score=float(scores[best]), correct=correct))
-    return outcomes
+        if not scores[best] > 0.0:
+            continue
+        candidate_id = slot_ids[best]
+        candidates.append(
+            Top1Candidate(
+                query_id=query.id,
+                candidate_id=candidate_id,
+                score=float(scores[best]),
+                marked=candidate_id in partners.get(query.id, set()),
+                same_title=_normalised_title(query.title)
+                == _normalised_title(index.title_of(candidate_id)),
+            )
+        )
+    return candidates
+
+
+def outcomes_of(
+    candidates: Iterable[Top1Candidate], *, identical_title_is_duplicate: bool
+) -> list[Top1Outcome]:
+    """Score and correctness of each replayed comment: correct when maintainers marked the pair,
+    or also (if asked) when the two titles are identical up to case and punctuation."""
+    return [
+        Top1Outcome(
+            score=c.score,
+            correct=c.marked or (identical_title_is_duplicate and c.same_title),
+        )
+        for c in candidates
+    ]
 
 
 def precision_at(outcomes: Sequence[Top1Outcome], threshold: float) -> tuple[float, int]:

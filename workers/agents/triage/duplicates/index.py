@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from workers.agents.triage.duplicates.text import issue_term_counts
+from workers.agents.triage.duplicates.text import TITLE_MAX_CHARS, issue_term_counts
 
 FloatArray = npt.NDArray[np.float64]
 IssueState = Literal["open", "closed"]
@@ -68,8 +68,20 @@ class DuplicateCandidate:
     similarity: float
 
 
+# The lowest score at which a "possible duplicate of #N" comment was right ≥ 90% of the time in a
+# replay of the development set (see docs/triage-duplicates.md); below it, suggest, don't claim.
+COMMENT_THRESHOLD = 0.95
+
 # Chosen by cross-validation over pair folds on the development set; see docs/triage-duplicates.md.
-DEFAULT_PRIOR = TimePrior()
+DEFAULT_PRIOR = TimePrior(scale_days=365.0, exponent=0.5)
+
+
+def duplicate_to_comment(
+    candidates: Iterable[DuplicateCandidate], *, threshold: float = COMMENT_THRESHOLD
+) -> DuplicateCandidate | None:
+    """The best candidate if it is sure enough to post "possible duplicate of #N", else None."""
+    best = max(candidates, key=lambda candidate: candidate.score, default=None)
+    return best if best is not None and best.score >= threshold else None
 
 
 def time_prior_factors(gap_days: FloatArray, prior: TimePrior) -> FloatArray:
@@ -113,6 +125,7 @@ class DuplicateIndex:
     def __init__(self) -> None:
         self._slot_of: dict[str, int] = {}
         self._ids: list[str] = []
+        self._titles: list[str] = []
         self._terms: dict[str, int] = {}
         self._postings: list[_Postings] = []
         self._document_frequency = array("i")
@@ -162,6 +175,7 @@ class DuplicateIndex:
             self._entry_full_weights.append(full_weight)
         self._slot_of[issue.id] = slot
         self._ids.append(issue.id)
+        self._titles.append(issue.title[:TITLE_MAX_CHARS])
         self._alive.append(1)
         self._open.append(1 if issue.state == "open" else 0)
         self._created.append(_timestamp(issue.created_at))
@@ -224,11 +238,20 @@ class DuplicateIndex:
         alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
         return np.where(alive, np.clip(scores, 0.0, 1.0), -np.inf)
 
+    def creation_offsets_days(self, created_at: datetime | None) -> FloatArray:
+        """Days from `created_at` to each slot's creation, negative for earlier issues (NaN where
+        either is unknown)."""
+        created = np.frombuffer(self._created)
+        offsets: FloatArray = (created - _timestamp(created_at)) / _SECONDS_PER_DAY
+        return offsets
+
     def creation_gaps_days(self, created_at: datetime | None) -> FloatArray:
         """Absolute days between `created_at` and each slot's creation (NaN where unknown)."""
-        created = np.frombuffer(self._created)
-        gaps: FloatArray = np.abs(created - _timestamp(created_at)) / _SECONDS_PER_DAY
+        gaps: FloatArray = np.abs(self.creation_offsets_days(created_at))
         return gaps
+
+    def title_of(self, issue_id: str) -> str:
+        return self._titles[self._slot_of[issue_id]]
 
     def eligible(
         self, *, now: datetime, recently_closed: timedelta | None = DEFAULT_RECENTLY_CLOSED
