@@ -58,7 +58,8 @@ def system_tool() -> ToolFinder:
 def hookwise_subcommands() -> dict[str, list[str]]:
     """The processes every deployment runs, as `hookwise` arguments (the CLI contract)."""
     return {
-        "web": ["serve", "--host", "0.0.0.0", "--port", "8000"],
+        # The migration step owns the schema, so web replicas do not migrate on start.
+        "web": ["serve", "--host", "0.0.0.0", "--port", "8000", "--no-migrate"],
         "worker": ["worker"],
         "beat": ["beat"],
         "migrate": ["db", "upgrade"],
@@ -71,6 +72,16 @@ def known_env_names() -> set[str]:
     from service.settings import Settings
 
     return {f"HOOKWISE_{name.upper()}" for name in Settings.model_fields}
+
+
+@pytest.fixture(scope="session")
+def worker_soft_shutdown_seconds() -> float:
+    """How long a stopping worker lets running tasks finish (Celery's soft shutdown)."""
+    from service.settings import Settings
+    from workers.celery_app import celery_config
+
+    timeout: float = celery_config(Settings())["worker_soft_shutdown_timeout"]
+    return timeout
 
 
 @pytest.fixture(scope="session")
