@@ -16,14 +16,20 @@ from typing import BinaryIO
 from workers.agents.ci_doctor.actions import unwrap
 from workers.agents.ci_doctor.cargo import CargoParser
 from workers.agents.ci_doctor.generic import GenericParser
+from workers.agents.ci_doctor.jest import JestParser
+from workers.agents.ci_doctor.junit_xml import JUnitXmlParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
 from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
 from workers.agents.ci_doctor.unittest_log import UnittestParser
+from workers.agents.ci_doctor.vitest import VitestParser
 
 PARSERS: tuple[type[LineParser], ...] = (
     PytestParser,
     UnittestParser,
+    JestParser,
+    VitestParser,
+    JUnitXmlParser,
     CargoParser,
 )
 
@@ -65,7 +71,9 @@ def _combine(active: list[LineParser], fallback: GenericParser) -> Report:
         result = parser.finish()
         if not result.detected:
             continue
-        frameworks.append(parser.name)
+        name = result.framework or parser.name
+        if name not in frameworks:
+            frameworks.append(name)
         failures.extend(result.failures)
         build_error = build_error or result.build_error
     if not frameworks:

@@ -31,6 +31,9 @@ class FrameworkResult:
     detected: bool = False
     build_error: bool = False
     failures: list[Failure] = field(default_factory=list)
+    # Set by a parser of a format several frameworks write (JUnit XML) to name the one that
+    # wrote this log; None means the parser's own name.
+    framework: str | None = None
 
 
 @dataclass(slots=True)

@@ -85,7 +85,12 @@ def test_ids_recall_and_precision_over_the_corpus(form: str) -> None:
         misses += [f"{case_id(case)}: invented {i!r}" for i in sorted(reported - expected)]
     recall = sum(true_positive.values()) / max(sum(expected_total.values()), 1)
     precision = sum(true_positive.values()) / max(sum(reported_total.values()), 1)
-    detail = "\n".join(misses[:40])
+    per_framework = ", ".join(
+        f"{name}: recall {true_positive[name] / max(expected_total[name], 1):.3f}"
+        f" precision {true_positive[name] / max(reported_total[name], 1):.3f}"
+        for name in sorted(expected_total)
+    )
+    detail = per_framework + "\n" + "\n".join(misses[:40])
     assert recall >= MIN_RECALL, f"recall {recall:.3f}\n{detail}"
     assert precision >= MIN_PRECISION, f"precision {precision:.3f}\n{detail}"
 
