@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +174,7 @@ class Receiver:
     received: list[ReceivedHook] = field(default_factory=list)
     status_codes: list[int] = field(default_factory=list)
     """Statuses to answer with, consumed in order; 200 once exhausted."""
+    delay_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of_event(self, event: str) -> list[ReceivedHook]:
@@ -186,6 +188,7 @@ def _start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            time.sleep(receiver.delay_s)
             with receiver.lock:
                 receiver.received.append(
                     ReceivedHook({key.lower(): value for key, value in self.headers.items()}, body)
