@@ -63,7 +63,7 @@ def claim(engine: Engine, *, job_id: str, worker: str, lease_seconds: float) -> 
         ),
         and_(Job.state == JobState.RUNNING, Job.lease_expires_at < now),
     )
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(
             update(Job)
             .where(Job.id == job_id, claimable)
@@ -88,27 +88,20 @@ def claim(engine: Engine, *, job_id: str, worker: str, lease_seconds: float) -> 
                 Job.cancel_requested,
             )
         ).first()
-        if row is None:
-            raise ClaimRefused("not claimable (finished, running elsewhere, or not due)")
-        if row.cancel_requested:
-            _close(conn, job_id=job_id, token=token, state=JobState.CANCELLED, reason="cancelled")
-            raise ClaimRefused("cancelled before it could run")
-        if row.attempts > row.max_attempts:
-            reason = f"gave up after {row.max_attempts} attempts (worker lost or kept failing)"
-            _close(conn, job_id=job_id, token=token, state=JobState.FAILED, reason=reason)
-            log.error("job dead-lettered", job_id=job_id, attempts=row.max_attempts)
-            raise ClaimRefused(reason)
-        if row.concurrency_group is not None and not _take_group(
-            conn, group=row.concurrency_group, job_id=job_id, now=now, lease_seconds=lease_seconds
-        ):
-            # Leave the job queued, as it was: the group's running job publishes it when done.
-            conn.rollback()
-            raise ClaimRefused(f"concurrency group {row.concurrency_group!r} is busy")
-        conn.execute(
-            insert(Attempt).values(
-                job_id=job_id, number=row.attempts, lease_token=token, worker=worker, started_at=now
+        refusal = _refusal(conn, row=row, job_id=job_id, token=token, now=now, lease=lease_seconds)
+        if refusal is None:
+            conn.execute(
+                insert(Attempt).values(
+                    job_id=job_id,
+                    number=row.attempts,
+                    lease_token=token,
+                    worker=worker,
+                    started_at=now,
+                )
             )
-        )
+            conn.commit()
+    if refusal is not None:
+        raise ClaimRefused(refusal)
     return Claim(
         job_id=job_id,
         token=token,
@@ -123,6 +116,33 @@ def claim(engine: Engine, *, job_id: str, worker: str, lease_seconds: float) -> 
         concurrency_group=row.concurrency_group,
         started_at=now,
     )
+
+
+def _refusal(
+    conn: Connection, *, row: Any, job_id: str, token: str, now: dt.datetime, lease: float
+) -> str | None:
+    """Why the freshly updated row may not run now (committing what that decides), or None."""
+    if row is None:
+        conn.rollback()
+        return "not claimable (finished, running elsewhere, or not due)"
+    if row.cancel_requested:
+        _close(conn, job_id=job_id, token=token, state=JobState.CANCELLED, reason="cancelled")
+        conn.commit()
+        return "cancelled before it could run"
+    if row.attempts > row.max_attempts:
+        reason = f"gave up after {row.max_attempts} attempts (worker lost or kept failing)"
+        _close(conn, job_id=job_id, token=token, state=JobState.FAILED, reason=reason)
+        conn.commit()
+        log.error("job dead-lettered", job_id=job_id, attempts=row.max_attempts)
+        return reason
+    group = row.concurrency_group
+    if group is not None and not _take_group(
+        conn, group=group, job_id=job_id, now=now, lease_seconds=lease
+    ):
+        # Leave the job queued, as it was: the group's running job publishes it when done.
+        conn.rollback()
+        return f"concurrency group {group!r} is busy"
+    return None
 
 
 def _take_group(

@@ -43,7 +43,7 @@ def send_notification(client: httpx.Client, notification: Notification, *, job_i
     """
     retrying = Retrying(
         stop=stop_after_attempt(notification.retries + 1),
-        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
         retry=retry_if_exception(_retryable),
         reraise=True,
     )
