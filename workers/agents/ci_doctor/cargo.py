@@ -117,13 +117,13 @@ def parse_location(text: str) -> tuple[str | None, int | None]:
 class _Target:
     """What one test binary (a `running N tests` … `test result:` block) printed."""
 
-    failed: list[str] = field(default_factory=list)
+    failed: dict[str, None] = field(default_factory=dict)  # ordered set
     sections: dict[str, list[str]] = field(default_factory=dict)
     panics: dict[str, Panic] = field(default_factory=dict)
 
     def add_failed(self, test_id: str) -> None:
         if test_id not in self.failed and len(self.failed) < MAX_FAILURES:
-            self.failed.append(test_id)
+            self.failed[test_id] = None
 
 
 @dataclass(slots=True)

@@ -16,9 +16,11 @@ from typing import BinaryIO
 from workers.agents.ci_doctor.actions import unwrap
 from workers.agents.ci_doctor.cargo import CargoParser
 from workers.agents.ci_doctor.generic import GenericParser
+from workers.agents.ci_doctor.go import GoParser
 from workers.agents.ci_doctor.jest import JestParser
 from workers.agents.ci_doctor.junit_xml import JUnitXmlParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
+from workers.agents.ci_doctor.node_test import NodeTestParser
 from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
 from workers.agents.ci_doctor.unittest_log import UnittestParser
@@ -29,8 +31,10 @@ PARSERS: tuple[type[LineParser], ...] = (
     UnittestParser,
     JestParser,
     VitestParser,
+    NodeTestParser,
     JUnitXmlParser,
     CargoParser,
+    GoParser,
 )
 
 UNKNOWN_FRAMEWORK = GenericParser.name
