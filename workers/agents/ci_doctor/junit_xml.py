@@ -10,7 +10,7 @@ class names are dotted module paths, and anything else (Surefire, Gradle) is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, JUnitXmlError, TestCase
 
@@ -107,15 +107,15 @@ class JUnitXmlParser:
         if self._producer is None:
             self._producer = producer
         self._failures.framework = self._producer or GENERIC_FRAMEWORK
-        for suite_title, case in cases:
+        for suites, case in cases:
             for result in case.result:
                 if isinstance(result, (Failure, Error)):
-                    self._add(case, result, producer=producer, suite_title=suite_title)
+                    self._add(case, result, producer=producer, suites=suites)
 
     def _add(
-        self, case: _Case, result: Failure | Error, *, producer: str, suite_title: str
+        self, case: _Case, result: Failure | Error, *, producer: str, suites: list[str]
     ) -> None:
-        failure_id, kind = _identify(case, result, producer=producer, suite_title=suite_title)
+        failure_id, kind = _identify(case, result, producer=producer, suites=suites)
         if not failure_id:
             return
         message = (result.message or "").strip()
@@ -151,31 +151,45 @@ def _closes(line: str, root: str | None) -> int:
     return closes
 
 
-def _cases(report: JUnitXml) -> Iterator[tuple[str, _Case]]:
-    """Every test case with the name of the suite around it, nested suites included."""
-    for suite in report:
-        for element in suite._elem.iter("testcase"):
-            parent_title = suite.name or ""
-            yield parent_title, _Case.fromelem(element)  # type: ignore[no-untyped-call]
+def _cases(report: JUnitXml) -> Iterator[tuple[list[str], _Case]]:
+    """Every test case with the names of the suites around it, outermost first."""
+    stack: list[tuple[list[str], Any]] = [([], report._elem)]
+    while stack:
+        ancestors, element = stack.pop()
+        for child in reversed(list(element)):
+            if child.tag == "testsuite":
+                stack.append(([*ancestors, child.get("name", "")], child))
+            elif child.tag == "testcase":
+                stack.append((ancestors, child))
+        if element.tag == "testcase":
+            yield ancestors, _Case.fromelem(element)  # type: ignore[no-untyped-call]
 
 
-def _producer(suite_name: str, cases: list[tuple[str, _Case]]) -> str:
-    lowered = suite_name.lower()
+def _producer(report_name: str, cases: list[tuple[list[str], _Case]]) -> str:
+    lowered = report_name.lower()
     if lowered.startswith("vitest"):
         return "vitest"
     if lowered.startswith("jest"):
         return "jest"
-    if any(title == "pytest" for title, _ in cases):
+    if lowered.startswith("pytest") or any(suites[:1] == ["pytest"] for suites, _ in cases):
         return "pytest"
+    # node's reporter writes a bare <testsuites>, nests a <testsuite> per describe and gives
+    # every case the class name "test".
+    if not report_name and cases and all(case.classname == "test" for _, case in cases):
+        return "node"
     return GENERIC_FRAMEWORK
 
 
 def _identify(
-    case: _Case, result: Failure | Error, *, producer: str, suite_title: str
+    case: _Case, result: Failure | Error, *, producer: str, suites: list[str]
 ) -> tuple[str, FailureKind]:
     name = case.name or ""
     classname = case.classname or ""
     kind = FailureKind.ERROR if isinstance(result, Error) else FailureKind.FAILED
+    if producer == "node":
+        if not suites and "/" in name:  # a file that failed to load
+            return name, FailureKind.COLLECTION
+        return " > ".join([*suites, name]), FailureKind.FAILED
     if producer in ("vitest", "jest"):
         if name == classname:  # a file that failed to load is a case named after the file
             return name, FailureKind.COLLECTION
