@@ -40,9 +40,8 @@ class JobsCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         with self._engine.connect() as conn:
-            counts = dict(
-                conn.execute(select(Job.state, func.count()).group_by(Job.state)).tuples().all()
-            )
+            rows = conn.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+            counts = {state: count for state, count in rows}
             buckets = conn.execute(
                 select(JobDurationBucket.agent, JobDurationBucket.le, JobDurationBucket.value)
             ).all()

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+
+from service.store.models import Job, JobState
+from tests.conftest import WEBHOOK_EXAMPLES
+from tests.service.conftest import API_TOKEN, post_signed
+
+ISSUE_OPENED = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/deliveries", "/api/deliveries/x", "/api/jobs", "/api/jobs/x"]
+)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+def test_api_needs_the_bearer_token(client: TestClient, path: str, headers: dict[str, str]) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_api_is_closed_when_no_token_is_configured(client_factory: object) -> None:
+    client = client_factory(api_token=None)  # type: ignore[operator]
+    response = client.get("/api/jobs", headers=AUTH)
+    assert response.status_code == 401
+    assert "HOOKWISE_API_TOKEN" in response.json()["detail"]
+
+
+def test_deliveries_and_jobs_are_listed_and_shown(client: TestClient) -> None:
+    accepted = post_signed(client, ISSUE_OPENED, event="issues", delivery="d-1").json()
+    job_id = accepted["jobs"][0]["id"]
+
+    deliveries = client.get("/api/deliveries", headers=AUTH).json()
+    assert [(d["id"], d["event"], d["action"]) for d in deliveries] == [("d-1", "issues", "opened")]
+    detail = client.get("/api/deliveries/d-1", headers=AUTH).json()
+    assert detail["repository"] == "Codertocat/Hello-World"
+    assert [(j["id"], j["state"]) for j in detail["jobs"]] == [(job_id, "queued")]
+
+    jobs = client.get("/api/jobs", params={"state": "queued"}, headers=AUTH).json()
+    assert [j["id"] for j in jobs] == [job_id]
+    assert client.get("/api/jobs", params={"state": "failed"}, headers=AUTH).json() == []
+    job = client.get(f"/api/jobs/{job_id}", headers=AUTH).json()
+    assert job["automation"] == "announce-issues"
+    assert job["options"]["url"] == "http://127.0.0.1:9/hook"
+    assert client.get("/api/jobs/nope", headers=AUTH).status_code == 404
+    assert client.get("/api/deliveries/nope", headers=AUTH).status_code == 404
+
+
+def test_cancel_then_retry(client: TestClient, engine: Engine) -> None:
+    job_id = post_signed(client, ISSUE_OPENED, event="issues").json()["jobs"][0]["id"]
+    assert client.post(f"/api/jobs/{job_id}/retry", headers=AUTH).status_code == 409
+
+    cancelled = client.post(f"/api/jobs/{job_id}/cancel", headers=AUTH)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["state"] == "cancelled"
+    assert client.post(f"/api/jobs/{job_id}/cancel", headers=AUTH).status_code == 409
+
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(attempts=5, max_attempts=5))
+    retried = client.post(f"/api/jobs/{job_id}/retry", headers=AUTH)
+    assert retried.status_code == 202
+    body = retried.json()
+    assert body["state"] == "queued"
+    assert body["attempts"] == 5
+    assert body["max_attempts"] > 5  # the retry gets a fresh budget
+    assert client.post("/api/jobs/nope/retry", headers=AUTH).status_code == 404
+
+
+def test_cancel_of_a_running_job_asks_it_to_stop(client: TestClient, engine: Engine) -> None:
+    job_id = post_signed(client, ISSUE_OPENED, event="issues").json()["jobs"][0]["id"]
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(state=JobState.RUNNING))
+    body = client.post(f"/api/jobs/{job_id}/cancel", headers=AUTH).json()
+    assert body["state"] == "running"
+    assert body["cancel_requested"] is True
+
+
+def test_probes(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_readyz_reports_a_broker_that_is_down(client_factory: object) -> None:
+    client = client_factory(broker_url="redis://127.0.0.1:1/0")  # type: ignore[operator]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["broker"].startswith("unavailable")
+
+
+def test_metrics(client: TestClient) -> None:
+    post_signed(client, ISSUE_OPENED, event="issues")
+    client.post("/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "issues"})
+    text = client.get("/metrics").text
+    assert 'hookwise_deliveries_total{event="issues",outcome="matched"} 1.0' in text
+    assert 'hookwise_webhook_rejections_total{reason="missing_signature"} 1.0' in text
+    assert 'hookwise_jobs{state="queued"} 1.0' in text
+    assert "# TYPE hookwise_job_duration_seconds histogram" in text
