@@ -364,12 +364,10 @@ class _TriggerCompiler:
             known = events.known_types(self.event)
             for index, activity in enumerate(written):
                 if activity not in known:
-                    hint = _suggest(activity, known)
-                    listed = ", ".join(sorted(known))
+                    hint = _suggest(activity, known) or f" (known: {', '.join(sorted(known))})"
                     self._error(
                         "types",
-                        f"unknown activity type {activity!r} for {self.event}{hint} "
-                        f"(known: {listed})",
+                        f"unknown activity type {activity!r} for {self.event}{hint}",
                         index=index,
                     )
         if has_command:
@@ -431,11 +429,7 @@ class _TriggerCompiler:
         conclusions = self._non_empty("conclusions")
         for index, conclusion in enumerate(conclusions or ()):
             if conclusion not in events.CONCLUSIONS:
-                hint = _suggest(conclusion, events.CONCLUSIONS)
                 listed = ", ".join(events.CONCLUSIONS)
-                self._error(
-                    "conclusions",
-                    f"unknown conclusion {conclusion!r}{hint} (known: {listed})",
-                    index=index,
-                )
+                hint = _suggest(conclusion, events.CONCLUSIONS) or f" (known: {listed})"
+                self._error("conclusions", f"unknown conclusion {conclusion!r}{hint}", index=index)
         return conclusions

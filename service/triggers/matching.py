@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from service.triggers.commands import CommandMatch
@@ -22,6 +22,15 @@ class Identity:
 
     logins: frozenset[str] = frozenset()  # e.g. {"hookwise[bot]"} or the token's user login
     app_id: int | None = None  # events with performed_via_github_app.id == app_id are ours
+    # GitHub logins are case-insensitive.
+    _folded_logins: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = frozenset(login.lower() for login in self.logins)
+        object.__setattr__(self, "_folded_logins", folded)
+
+    def is_own_login(self, login: str) -> bool:
+        return login.lower() in self._folded_logins
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +111,7 @@ def _facts(event: str, payload: Mapping[str, Any]) -> _EventFacts:
 def _caused_by_hookwise(payload: Mapping[str, Any], identity: Identity) -> str | None:
     sender = payload.get("sender")
     login = sender.get("login") if isinstance(sender, Mapping) else None
-    if isinstance(login, str) and login.lower() in {own.lower() for own in identity.logins}:
+    if isinstance(login, str) and identity.is_own_login(login):
         return f"event caused by Hookwise itself (sender {login}); always ignored"
     if identity.app_id is None:
         return None

@@ -194,6 +194,14 @@ ERROR_CASES = [
         id="unknown-type",
     ),
     pytest.param(
+        _one("    on: {star: {types: [zzz]}}\n    agent: echo\n"),
+        [
+            "4:25: automations[0].on.star.types[0]: unknown activity type 'zzz' for star "
+            "(known: created, deleted)"
+        ],
+        id="unknown-type-no-suggestion",
+    ),
+    pytest.param(
         _one("    on: {push: {types: [created]}}\n    agent: echo\n"),
         ["4:17: automations[0].on.push.types: push has no activity types; remove 'types'"],
         id="types-on-push",
