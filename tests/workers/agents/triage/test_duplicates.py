@@ -98,6 +98,15 @@ def test_closed_issues_are_candidates_only_while_recently_closed(index: Duplicat
     assert index.query(query, now=NOW)[0].id == "3"
 
 
+def test_forget_closed_drops_only_long_closed_issues(index: DuplicateIndex) -> None:
+    index.set_state("2", state="closed", closed_at=NOW - timedelta(days=400))
+    index.set_state("5", state="closed", closed_at=NOW - timedelta(days=5))
+    assert index.forget_closed(now=NOW, older_than=timedelta(days=90)) == ["2"]
+    assert "2" not in index
+    assert "5" in index
+    assert len(index) == len(CORPUS) - 1
+
+
 def test_removed_issue_disappears_and_its_terms_stop_counting(index: DuplicateIndex) -> None:
     query_title = "S3A connector thread leak"
     before = index.similarities(query_title, "")

@@ -206,6 +206,21 @@ class DuplicateIndex:
             self._document_frequency[term_id] -= 1
         self._live_count -= 1
 
+    def forget_closed(self, *, now: datetime, older_than: timedelta) -> list[str]:
+        """Remove issues closed more than `older_than` before `now` (they can no longer be
+        candidates); returns their ids. Keeps a long-lived index at the size that matters."""
+        closed_at = np.frombuffer(self._closed)
+        is_open = np.frombuffer(self._open, dtype=np.int8).astype(bool)
+        alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
+        cutoff = _timestamp(now) - older_than.total_seconds()
+        with np.errstate(invalid="ignore"):
+            stale = alive & ~is_open & (closed_at < cutoff)
+        stale_ids = [self._ids[slot] for slot in np.flatnonzero(stale)]
+        del closed_at, is_open, alive  # release the buffers before `remove` writes to them
+        for issue_id in stale_ids:
+            self.remove(issue_id)
+        return stale_ids
+
     def set_state(self, issue_id: str, *, state: IssueState, closed_at: datetime | None) -> None:
         """Record that an issue was closed or reopened; its text stays indexed."""
         slot = self._slot_of[issue_id]
