@@ -47,7 +47,7 @@ def github_sim(
         typer.Option(help="The App's private key (PEM); App JWTs must be signed with it."),
     ] = None,
     app_slug: Annotated[
-        str, typer.Option(help="The App's slug; it acts as the user `<slug>[bot]`.")
+        str, typer.Option(help="The App's slug; the App acts as the user `<slug>\\[bot]`.")
     ] = "hookwise-sim",
     state: Annotated[
         Path | None,
