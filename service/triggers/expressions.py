@@ -125,10 +125,11 @@ class Condition:
         try:
             value = self.compiled.search(payload)
         except JMESPathError as error:
-            return f"if: error evaluating {self.source!r}: {error}"
+            return f"if: error evaluating {self.source}: {error}"
         if is_truthy(value):
             return None
-        return f"if: {self.source!r} evaluated to {json.dumps(value)} (false)"
+        falsy = "" if value is False else " (false)"
+        return f"if: {self.source} evaluated to {json.dumps(value)}{falsy}"
 
 
 def _render_value(value: Any) -> str:

@@ -297,7 +297,19 @@ def test_if_truthiness(
     result = _match(config, "issues", examples("issues/opened"))
     assert bool(result.jobs) is matches
     if not matches:
-        assert str(_reason(result)).startswith(f"if: {expression!r} evaluated to")
+        assert str(_reason(result)).startswith(f"if: {expression} evaluated to")
+
+
+def test_if_reasons_show_the_value(load: Load, examples: Callable[[str], Payload]) -> None:
+    payload = examples("issues/opened")
+    falsy = _config(load, "issues", **{"if": json.dumps("issue.missing")})
+    false = _config(load, "issues", **{"if": json.dumps("contains(issue.labels[].name, 'x')")})
+    assert (
+        _reason(_match(falsy, "issues", payload)) == "if: issue.missing evaluated to null (false)"
+    )
+    assert _reason(_match(false, "issues", payload)) == (
+        "if: contains(issue.labels[].name, 'x') evaluated to false"
+    )
 
 
 def test_if_evaluation_errors_do_not_match(load: Load, examples: Callable[[str], Payload]) -> None:
@@ -305,7 +317,7 @@ def test_if_evaluation_errors_do_not_match(load: Load, examples: Callable[[str],
     config = _config(load, "issues", **{"if": json.dumps("contains(nothing, 'x')")})
     reason = _reason(_match(config, "issues", examples("issues/opened")))
     assert reason is not None
-    assert reason.startswith("if: error evaluating \"contains(nothing, 'x')\"")
+    assert reason.startswith("if: error evaluating contains(nothing, 'x'): ")
 
 
 # --- command --------------------------------------------------------------------------------
