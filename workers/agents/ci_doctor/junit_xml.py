@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, JUnitXmlError, TestCase
 
 from workers.agents.ci_doctor.collect import DEFAULT_EXCERPT_LINES, FailureList, excerpt_of
+from workers.agents.ci_doctor.js_common import frame_location
 from workers.agents.ci_doctor.report import FailureKind, FrameworkResult
 
 MAX_XML_CHARS = 32_000_000
@@ -59,6 +60,11 @@ class JUnitXmlParser:
             failures=failures,
             framework=self._producer,
         )
+
+    def feed_document(self, text: str) -> None:
+        """A whole report at once (a report file), instead of line by line."""
+        if len(text) <= MAX_XML_CHARS:
+            self._parse(text)
 
     def _maybe_start(self, line: str) -> None:
         stripped = line.lstrip()
@@ -120,14 +126,32 @@ class JUnitXmlParser:
             return
         message = (result.message or "").strip()
         body = (result.text or "").strip().splitlines()
+        if producer == "pytest":  # pytest's `E   ` lines are the message; the rest is the trace
+            body = [text for text in body if text.startswith("E ")] or body[-DEFAULT_EXCERPT_LINES:]
         lines = [message, *body] if message and not (body and message in body[0]) else body
+        file, line = _location(case, body)
         self._failures.add(
             failure_id,
             kind,
             excerpt=excerpt_of(lines[: DEFAULT_EXCERPT_LINES * 2]),
-            file=case.file or None,
-            line=case.line,
+            file=file,
+            line=line,
         )
+
+
+def _location(case: _Case, body: list[str]) -> tuple[str | None, int | None]:
+    """The case's own file/line attributes, else a stack frame in the file its class names
+    (vitest and jest use the test file's path as the class name)."""
+    if case.file:
+        return case.file, case.line
+    classname = case.classname or ""
+    if "/" not in classname:
+        return None, None
+    for text in body:
+        found = frame_location(text.strip())
+        if found is not None and found[0] == classname:
+            return classname, found[1]
+    return classname, None
 
 
 def _root_of(line: str) -> str | None:

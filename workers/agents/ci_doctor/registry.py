@@ -9,16 +9,17 @@ To add a framework: write a `LineParser` in its own module and list its class in
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from workers.agents.ci_doctor.actions import unwrap
 from workers.agents.ci_doctor.cargo import CargoParser
 from workers.agents.ci_doctor.generic import GenericParser
 from workers.agents.ci_doctor.go import GoParser
 from workers.agents.ci_doctor.jest import JestParser
-from workers.agents.ci_doctor.junit_xml import JUnitXmlParser
+from workers.agents.ci_doctor.junit_xml import MAX_XML_CHARS, JUnitXmlParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
 from workers.agents.ci_doctor.node_test import NodeTestParser
 from workers.agents.ci_doctor.pytest_log import PytestParser
@@ -38,6 +39,7 @@ PARSERS: tuple[type[LineParser], ...] = (
 )
 
 UNKNOWN_FRAMEWORK = GenericParser.name
+_SNIFF_BYTES = 512
 
 
 def parse_lines(lines: Iterable[str], *, parsers: Iterable[type[LineParser]] = PARSERS) -> Report:
@@ -53,8 +55,20 @@ def parse_lines(lines: Iterable[str], *, parsers: Iterable[type[LineParser]] = P
 
 
 def parse_log(stream: BinaryIO) -> Report:
-    """Parse a log read from a binary stream, line by line, never holding it whole."""
-    return parse_lines(iter_stream_lines(stream))
+    """Parse a log read from a binary stream, line by line, never holding it whole.
+
+    A stream that starts as an XML document is first tried as a JUnit report in one piece:
+    report writers (pytest among them) often put the whole document on one line, longer than
+    any console line the line reader keeps.
+    """
+    head = stream.read(_SNIFF_BYTES)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"<?xml", b"<testsuite")):
+        document = head + stream.read(MAX_XML_CHARS + 1 - len(head))
+        report = _parse_junit_document(document) if len(document) <= MAX_XML_CHARS else None
+        if report is not None:
+            return report
+        head = document
+    return parse_lines(iter_stream_lines(io.BufferedReader(_Prefixed(head, stream))))
 
 
 def parse_file(path: Path | str) -> Report:
@@ -65,6 +79,37 @@ def parse_file(path: Path | str) -> Report:
 def parse_text(text: str | bytes) -> Report:
     """Parse a log already in memory."""
     return parse_lines(iter_text_lines(text))
+
+
+def _parse_junit_document(document: bytes) -> Report | None:
+    parser = JUnitXmlParser()
+    parser.feed_document(document.decode("utf-8", errors="replace"))
+    if not parser.finish().detected:
+        return None
+    return _combine([parser], GenericParser())
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a stream, followed by the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
 
 def _combine(active: list[LineParser], fallback: GenericParser) -> Report:
