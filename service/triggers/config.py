@@ -52,15 +52,15 @@ class Automation:
     concurrency_group: Template | None = None
     cancel_in_progress: bool = False
     bots: frozenset[str] = frozenset()  # lower-case logins without the "[bot]" suffix
+    events: tuple[str, ...] = field(init=False)  # as written in `on:`, in order
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "events", tuple(trigger.event for trigger in self.triggers))
 
     @property
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = orjson.loads(self.options_json)
         return options
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        return tuple(trigger.event for trigger in self.triggers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,7 @@ from service.triggers.schema import (
     EventFilterModel,
     expand_concurrency,
 )
-from service.triggers.source import Path as DocPath
-from service.triggers.source import Positions, parse_document
+from service.triggers.source import DocPath, Positions, parse_document
 
 AUTOMATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 

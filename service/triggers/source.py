@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-Path = tuple[str | int, ...]
+DocPath = tuple[str | int, ...]  # keys and list indexes from the document's root
 
 # Aliases let a small document expand into a huge one ("billion laughs") or into itself; a config
 # never needs more than this.
@@ -39,8 +39,8 @@ class Position:
 class Positions:
     """Where each value and each mapping key of the document starts."""
 
-    values: dict[Path, Position] = field(default_factory=dict)
-    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[DocPath, Position] = field(default_factory=dict)
+    keys: dict[DocPath, Position] = field(default_factory=dict)
 
     def of_value(self, path: Sequence[str | int]) -> Position:
         """The value at `path`, or its nearest enclosing value that exists."""
@@ -75,7 +75,7 @@ class _Converter:
         self.problems: list[SourceProblem] = []
         self.nodes_seen = 0
 
-    def convert(self, node: yaml.Node, path: Path) -> Any:
+    def convert(self, node: yaml.Node, path: DocPath) -> Any:
         self.nodes_seen += 1
         if self.nodes_seen > MAX_NODES:
             raise _TooLargeError(node, f"document expands to more than {MAX_NODES} values")
@@ -90,7 +90,7 @@ class _Converter:
             return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
         return self.loader.construct_object(node, deep=True)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: DocPath) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
