@@ -1,0 +1,278 @@
+"""End to end over real processes: uvicorn web, Celery workers, Redis, PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from service.settings import Settings
+from service.signatures import sign
+from service.store.db import create_db_engine
+from tests.conftest import WEBHOOK_EXAMPLES
+from tests.e2e.conftest import SlowReceiver, Stack, free_port, wait_until
+from workers.celery_app import RUN_JOB, create_celery
+
+pytestmark = pytest.mark.slow
+
+SECRET = "e2e-secret"
+TOKEN = "e2e-token"
+ISSUE_OPENED = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "hookwise.yml"
+    path.write_text(
+        "version: 1\nautomations:\n"
+        "  - name: announce\n"
+        "    on: {issues: {types: [opened]}}\n"
+        "    agent: notify\n"
+        f'    with: {{url: "{url}", retries: 0}}\n'
+    )
+    return path
+
+
+@pytest.fixture
+def pg_engine(pg_database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(pg_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE attempts, jobs, deliveries, group_locks CASCADE"))
+    yield engine
+    engine.dispose()
+
+
+def env_for(
+    tmp_path: Path, *, database_url: str, broker_url: str | None, config: Path
+) -> dict[str, str]:
+    env = {
+        "HOOKWISE_DATABASE_URL": database_url,
+        "HOOKWISE_WEBHOOK_SECRET": SECRET,
+        "HOOKWISE_API_TOKEN": TOKEN,
+        "HOOKWISE_CONFIG": str(config),
+        "HOOKWISE_DATA_DIR": str(tmp_path / "var"),
+        "HOOKWISE_JOB_LEASE_SECONDS": "2",
+        "HOOKWISE_JOB_REQUEUE_AFTER_SECONDS": "2",
+        "HOOKWISE_RECONCILE_INTERVAL_SECONDS": "1",
+        "HOOKWISE_BROKER_TIMEOUT_SECONDS": "1",
+    }
+    if broker_url:
+        env["HOOKWISE_BROKER_URL"] = broker_url
+    return env
+
+
+def deliver(url: str, *, delivery: str | None = None) -> dict[str, Any]:
+    delivery = delivery or str(uuid.uuid4())
+    response = httpx.post(
+        f"{url}/webhooks/github",
+        content=ISSUE_OPENED,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign(ISSUE_OPENED, SECRET),
+        },
+        timeout=5,
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def job_of(url: str, job_id: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{url}/api/jobs/{job_id}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_for_state(url: str, job_id: str, state: str, *, timeout: float = 30) -> dict[str, Any]:
+    wait_until(lambda: job_of(url, job_id)["state"] == state, timeout=timeout, what=f"job {state}")
+    return job_of(url, job_id)
+
+
+def test_signed_delivery_runs_notify_once(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    pg_database_url: str,
+    pg_engine: Engine,
+    redis_broker_url: str,
+    slow_receiver: SlowReceiver,
+) -> None:
+    config = write_config(tmp_path, slow_receiver.url)
+    stack = stack_factory(
+        env_for(tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config)
+    )
+    url = stack.serve(port=free_port())
+    stack.worker("--concurrency", "2", "--beat")
+    accepted = deliver(url)
+    job_id = accepted["jobs"][0]["id"]
+    job = wait_for_state(url, job_id, "succeeded")
+    assert job["attempts"] == 1
+    assert [r["key"] for r in slow_receiver.requests] == [job_id]
+    assert slow_receiver.requests[0]["body"]["repository"] == "Codertocat/Hello-World"
+
+
+def test_worker_killed_mid_job_finishes_exactly_once_after_restart(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    pg_database_url: str,
+    pg_engine: Engine,
+    redis_broker_url: str,
+    slow_receiver: SlowReceiver,
+) -> None:
+    slow_receiver.hold_first = 30
+    config = write_config(tmp_path, slow_receiver.url)
+    stack = stack_factory(
+        env_for(tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config)
+    )
+    url = stack.serve(port=free_port())
+    worker = stack.worker("--concurrency", "1", "--beat")
+    job_id = deliver(url)["jobs"][0]["id"]
+    assert slow_receiver.arrived.wait(20), worker.output()
+    assert job_of(url, job_id)["state"] == "running"
+    worker.kill_tree()
+
+    stack.worker("--concurrency", "1", "--beat")
+    job = wait_for_state(url, job_id, "succeeded", timeout=40)
+    assert job["attempts"] == 2
+    outcomes = [a["outcome"] for a in job["attempt_history"]]
+    assert outcomes == [None, "succeeded"]  # the killed attempt never finished
+    # Every POST carried the job id as idempotency key, so the receiver can drop the repeat.
+    assert {r["key"] for r in slow_receiver.requests} == {job_id}
+    time.sleep(3)  # a late duplicate message, if any, must not run it again
+    assert job_of(url, job_id)["attempts"] == 2
+
+
+def test_same_message_delivered_twice_runs_the_agent_once(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    pg_database_url: str,
+    pg_engine: Engine,
+    redis_broker_url: str,
+    slow_receiver: SlowReceiver,
+) -> None:
+    config = write_config(tmp_path, slow_receiver.url)
+    env = env_for(
+        tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config
+    )
+    stack = stack_factory(env)
+    url = stack.serve(port=free_port())
+    job_id = deliver(url)["jobs"][0]["id"]  # no worker yet: the message waits in Redis
+    celery = create_celery(Settings(broker_url=redis_broker_url, database_url=pg_database_url))
+    for _ in range(2):
+        celery.send_task(RUN_JOB, kwargs={"job_id": job_id})
+    stack.worker("--concurrency", "3")
+    job = wait_for_state(url, job_id, "succeeded")
+    time.sleep(2)
+    assert job["attempts"] == 1
+    assert len(slow_receiver.requests) == 1
+
+
+class TcpProxy:
+    """A broker address we can take down and bring back: forwards to Redis while up."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._server: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+
+    def up(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port))
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def down(self) -> None:
+        if self._server:
+            self._server.close()
+        for sock in self._sockets:
+            sock.close()
+        self._sockets.clear()
+
+
+def test_broker_outage_loses_nothing(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    pg_database_url: str,
+    pg_engine: Engine,
+    redis_broker_url: str,
+    slow_receiver: SlowReceiver,
+) -> None:
+    parts = urlsplit(redis_broker_url)
+    proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 6379))
+    proxied = f"redis://127.0.0.1:{proxy.port}{parts.path}"
+    config = write_config(tmp_path, slow_receiver.url)
+    stack = stack_factory(
+        env_for(tmp_path, database_url=pg_database_url, broker_url=proxied, config=config)
+    )
+    url = stack.serve(port=free_port())
+    try:
+        started = time.perf_counter()
+        during = [deliver(url)["jobs"][0]["id"] for _ in range(3)]
+        assert time.perf_counter() - started < 3
+        ready = httpx.get(f"{url}/readyz", timeout=10)
+        assert ready.status_code == 503
+        proxy.up()
+        stack.worker("--concurrency", "2", "--beat")
+        after = deliver(url)["jobs"][0]["id"]
+        for job_id in [*during, after]:
+            assert wait_for_state(url, job_id, "succeeded", timeout=40)["attempts"] == 1
+        assert sorted(r["key"] for r in slow_receiver.requests) == sorted([*during, after])
+    finally:
+        proxy.down()
+
+
+def test_serve_on_embedded_defaults_runs_jobs_without_redis(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    slow_receiver: SlowReceiver,
+) -> None:
+    """The README's first command: SQLite, no broker configured, an embedded worker."""
+    config = write_config(tmp_path, slow_receiver.url)
+    stack = stack_factory(
+        {
+            "HOOKWISE_CONFIG": str(config),
+            "HOOKWISE_WEBHOOK_SECRET": SECRET,
+            "HOOKWISE_API_TOKEN": TOKEN,
+        }
+    )
+    url = stack.serve(port=free_port(), embedded=True)
+    job_id = deliver(url)["jobs"][0]["id"]
+    assert wait_for_state(url, job_id, "succeeded", timeout=40)["attempts"] == 1
+    assert (tmp_path / "var" / "hookwise.sqlite").exists()
+    assert (tmp_path / "var" / "broker.sqlite").exists()
