@@ -6,7 +6,8 @@ originals):
 * `ACTIONS_ACTIVITY_TYPES`: GitHub Actions' "Events that trigger workflows", as encoded in the
   workflow schema that check-jsonschema vendors (SchemaStore). An automation on one of these events
   without `types` gets Actions' default: every listed type, except `pull_request` and
-  `pull_request_target`, which default to opened, synchronize and reopened.
+  `pull_request_target`, which default to opened, synchronize and reopened, and `check_suite`,
+  for which Actions supports only completed.
 * `WEBHOOK_ACTIONS`: every webhook event GitHub sends and its `action` values (octokit/webhooks).
   Events that Actions does not know (installation, star, member, …) can be subscribed to as well;
   without `types` they match any action.
@@ -308,10 +309,19 @@ def known_types(event: str) -> frozenset[str]:
     )
 
 
+# Actions documents check_suite with one supported type: "Although only the completed activity
+# type is supported, specifying the activity type will keep your workflow specific if more
+# activity types are added in the future." The webhook also sends requested and rerequested; they
+# may be listed explicitly.
+CHECK_SUITE_DEFAULT_TYPES = ("completed",)
+
+
 def default_types(event: str) -> tuple[str, ...] | None:
     """The types an automation without `types` matches, as Actions; None means every action."""
     if event in ("pull_request", "pull_request_target"):
         return PULL_REQUEST_DEFAULT_TYPES
+    if event == "check_suite":
+        return CHECK_SUITE_DEFAULT_TYPES
     return ACTIONS_ACTIVITY_TYPES.get(event)
 
 

@@ -99,6 +99,14 @@ def _with(payload: Payload, path: str, value: Any) -> Payload:
         ),
         ("{pull_request: {types: [closed]}}", "pull_request", "closed", None),
         ("{workflow_run: {types: completed}}", "workflow_run", "completed", None),
+        ("check_suite", "check_suite", "completed", None),
+        (
+            "check_suite",
+            "check_suite",
+            "requested",
+            "event check_suite: action 'requested' not in default types [completed]",
+        ),
+        ("{check_suite: {types: [requested]}}", "check_suite", "requested", None),
         # Events Actions does not know: every action unless `types` narrows them.
         ("star", "star", "deleted", None),
         ("{star: {types: [created]}}", "star", "deleted", "event star: action 'deleted' not in"),
