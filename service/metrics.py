@@ -41,7 +41,7 @@ class JobsCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(Job.state, func.count()).group_by(Job.state)).all()
-            counts = {state: count for state, count in rows}
+            counts = dict(rows)
             buckets = conn.execute(
                 select(JobDurationBucket.agent, JobDurationBucket.le, JobDurationBucket.value)
             ).all()

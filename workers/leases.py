@@ -88,6 +88,8 @@ def claim(engine: Engine, *, job_id: str, worker: str, lease_seconds: float) -> 
                 Job.cancel_requested,
             )
         ).first()
+        if row is None:
+            raise ClaimRefused("not claimable (finished, running elsewhere, or not due)")
         refusal = _refusal(conn, row=row, job_id=job_id, token=token, now=now, lease=lease_seconds)
         if refusal is None:
             conn.execute(
@@ -122,9 +124,6 @@ def _refusal(
     conn: Connection, *, row: Any, job_id: str, token: str, now: dt.datetime, lease: float
 ) -> str | None:
     """Why the freshly updated row may not run now (committing what that decides), or None."""
-    if row is None:
-        conn.rollback()
-        return "not claimable (finished, running elsewhere, or not due)"
     if row.cancel_requested:
         _close(conn, job_id=job_id, token=token, state=JobState.CANCELLED, reason="cancelled")
         conn.commit()
