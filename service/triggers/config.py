@@ -70,18 +70,23 @@ class Config:
     version: int
     automations: tuple[Automation, ...]
     source: str = "<config>"
-    _by_webhook_event: Mapping[str, tuple[tuple[Automation, EventTrigger], ...]] = field(
+    # webhook event → automation name → its triggers for that event (precomputed: hot path)
+    _triggers_by_event: Mapping[str, Mapping[str, tuple[EventTrigger, ...]]] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        index: dict[str, list[tuple[Automation, EventTrigger]]] = {}
+        index: dict[str, dict[str, tuple[EventTrigger, ...]]] = {}
         for automation in self.automations:
             for trigger in automation.triggers:
-                index.setdefault(trigger.webhook_event, []).append((automation, trigger))
-        frozen = {event: tuple(pairs) for event, pairs in index.items()}
-        object.__setattr__(self, "_by_webhook_event", MappingProxyType(frozen))
+                by_name = index.setdefault(trigger.webhook_event, {})
+                by_name[automation.name] = (*by_name.get(automation.name, ()), trigger)
+        frozen = {event: MappingProxyType(by_name) for event, by_name in index.items()}
+        object.__setattr__(self, "_triggers_by_event", MappingProxyType(frozen))
 
-    def subscribed(self, webhook_event: str) -> tuple[tuple[Automation, EventTrigger], ...]:
-        """The (automation, trigger) pairs listening to a webhook event, in config order."""
-        return self._by_webhook_event.get(webhook_event, ())
+    def triggers_for(self, webhook_event: str) -> Mapping[str, tuple[EventTrigger, ...]]:
+        """Automation name → its triggers listening to a webhook event."""
+        return self._triggers_by_event.get(webhook_event, _NONE)
+
+
+_NONE: Mapping[str, tuple[EventTrigger, ...]] = MappingProxyType({})

@@ -80,11 +80,9 @@ def match_event(
     facts = _facts(event, payload)
     jobs: list[JobSpec] = []
     not_matched: list[NotMatched] = []
-    subscribed: dict[str, list[EventTrigger]] = {}
-    for automation, trigger in config.subscribed(event):
-        subscribed.setdefault(automation.name, []).append(trigger)
+    subscribed = config.triggers_for(event)
     for automation in config.automations:
-        outcome = _match_automation(automation, subscribed.get(automation.name, []), facts)
+        outcome = _match_automation(automation, subscribed.get(automation.name, ()), facts)
         if isinstance(outcome, JobSpec):
             jobs.append(outcome)
         else:
@@ -125,7 +123,7 @@ def _caused_by_hookwise(payload: Mapping[str, Any], identity: Identity) -> str |
 
 
 def _match_automation(
-    automation: Automation, triggers: list[EventTrigger], facts: _EventFacts
+    automation: Automation, triggers: tuple[EventTrigger, ...], facts: _EventFacts
 ) -> JobSpec | str:
     if not automation.enabled:
         return "disabled (enabled: false)"
