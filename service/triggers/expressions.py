@@ -137,6 +137,8 @@ def _render_value(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # the common case (issue and PR numbers), without json.dumps
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
