@@ -784,6 +784,38 @@ async def pulls_for_commit(request: Request, owner: str, repo: str, commit_sha: 
     return json_answer(request, [world.pull_json(found, issue) for issue in page], headers=headers)
 
 
+@github_router.get(REPO + "/commits/{ref}")
+async def get_commit(request: Request, owner: str, repo: str, ref: str) -> Response:
+    world = _world(request)
+    found = _repo(request, owner, repo)
+    commit = found.commits[world.resolve_ref(found, ref)]
+    document = world.renderer.commit(
+        repo_base=world.repo_base(found),
+        repo_html=world.repo_html(found),
+        commit=commit,
+        author=world.account(commit.author_id),
+    )
+    parent_tree = found.trees[commit.parents[0]] if commit.parents else {}
+    changes = diffs.file_changes(parent_tree, found.trees[commit.sha])
+    document["files"] = [
+        world.renderer.diff_entry(
+            repo_base=world.repo_base(found),
+            repo_html=world.repo_html(found),
+            head_sha=commit.sha,
+            change=change,
+        )
+        for change in changes
+    ]
+    additions = sum(change.additions for change in changes)
+    deletions = sum(change.deletions for change in changes)
+    document["stats"] = {
+        "additions": additions,
+        "deletions": deletions,
+        "total": additions + deletions,
+    }
+    return json_answer(request, document)
+
+
 # -- check runs -------------------------------------------------------------------------------
 @github_router.post(REPO + "/check-runs")
 async def create_check_run(request: Request, owner: str, repo: str) -> Response:

@@ -197,3 +197,13 @@ def test_single_review_comment_and_self_approval(sim: SimHandle, github: Any) ->
     assert own.status_code == 422
     approve = alice.post(f"/repos/alice/demo/pulls/{number}/reviews", json={"event": "APPROVE"})
     assert approve.json()["state"] == "APPROVED"
+
+
+def test_get_commit_with_files(sim: SimHandle, github: Any) -> None:
+    pull = _pull(sim)
+    commit = github(ALICE).get(f"/repos/alice/demo/commits/{pull['head']['sha']}")
+    assert commit.status_code == 200
+    assert [item["filename"] for item in commit.json()["files"]] == ["app.py", "notes.md"]
+    assert commit.json()["parents"][0]["sha"] == pull["base"]["sha"]
+    by_branch = github(ALICE).get("/repos/alice/demo/commits/ten")
+    assert by_branch.json()["sha"] == pull["head"]["sha"]
