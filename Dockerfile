@@ -37,6 +37,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 # git: the worker clones repositories and makes per-job worktrees.
 # tini: PID 1 that forwards SIGTERM to Celery (so a warm shutdown actually starts) and reaps the
 # git/sandbox subprocesses that agents leave behind.
+# Not pinned: Debian drops superseded versions from the archive, so a pin breaks later rebuilds;
+# the base image tag fixes the release.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends git tini \
     && rm -rf /var/lib/apt/lists/*
@@ -47,6 +50,8 @@ RUN groupadd --system --gid 10001 hookwise \
     && useradd --system --uid 10001 --gid hookwise --home-dir /var/lib/hookwise \
        --create-home --shell /usr/sbin/nologin hookwise
 
+# The only wheels on offer are the ones built above, so nothing here is resolved from an index.
+# hadolint ignore=DL3013
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels hookwise
 

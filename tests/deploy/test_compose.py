@@ -18,6 +18,7 @@ ToolFinder = Callable[[str], str]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / "deploy" / "hookwise.env.example"
+CENTRAL_CONFIG_EXAMPLE = REPO_ROOT / "deploy" / "hookwise.yml"
 CONFIG_PATH = "/etc/hookwise/hookwise.yml"
 WEB_PORT = 8000
 HOOKWISE_SERVICES = ("web", "worker", "beat", "migrate")
@@ -247,6 +248,18 @@ def test_secrets_come_from_env_file_not_the_compose_file(
     assert not secret_settings & set(environment)
     # The database password is interpolated from .env, never written here.
     assert "${POSTGRES_PASSWORD:?" in environment["HOOKWISE_DATABASE_URL"]
+
+
+def test_central_config_example_passes_config_check(venv_tool: ToolFinder) -> None:
+    # The service refuses to start on a config that fails this check.
+    result = subprocess.run(
+        [venv_tool("hookwise"), "config", "check", str(CENTRAL_CONFIG_EXAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": OK," in result.stdout
 
 
 def test_env_example_names_only_real_settings(known_env_names: set[str]) -> None:
