@@ -165,12 +165,15 @@ def _job(
     command: CommandMatch | None,
     paths: PathFilter | None,
 ) -> JobSpec:
-    group = automation.concurrency_group
+    template = automation.concurrency_group
+    # A group that renders to nothing at all (every placeholder missing) would put unrelated jobs
+    # in one group, where cancel_in_progress cancels them: no group instead.
+    group = template.render(facts.payload) if template is not None else ""
     return JobSpec(
         automation=automation.name,
         agent=automation.agent,
         options=automation.options,
-        concurrency_group=None if group is None else group.render(facts.payload),
+        concurrency_group=group or None,
         cancel_in_progress=automation.cancel_in_progress,
         command=command,
         pending=PendingChecks(

@@ -443,10 +443,12 @@ def test_workflows_filter(load: Load, examples: Callable[[str], Payload]) -> Non
         ("{pull_request.draft}", "false"),
         ("{{literal}}-{number}", "{literal}-2"),
         ("{[number, action]}", '[2,"opened"]'),
+        # Nothing rendered at all: no group, rather than one group shared by unrelated jobs.
+        ("{issue.number}", None),
     ],
 )
 def test_concurrency_group(
-    load: Load, examples: Callable[[str], Payload], group: str, rendered: str
+    load: Load, examples: Callable[[str], Payload], group: str, rendered: str | None
 ) -> None:
     config = _config(
         load,
