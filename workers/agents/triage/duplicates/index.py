@@ -103,20 +103,24 @@ def _sublinear(counts: Counter[str]) -> dict[str, float]:
 
 
 class _Postings:
-    """One term's postings, kept in compact append-only arrays."""
+    """One term's postings, kept in compact append-only arrays: every issue containing the term,
+    and apart the few that have it in their title (most terms occur only in bodies)."""
 
-    __slots__ = ("docs", "full_weights", "title_weights")
+    __slots__ = ("docs", "full_weights", "title_docs", "title_weights")
 
     def __init__(self) -> None:
         self.docs = array("i")
         # float32: at 50,000 issues postings dominate memory, and cosine scores need no more.
-        self.title_weights = array("f")
         self.full_weights = array("f")
+        self.title_docs = array("i")
+        self.title_weights = array("f")
 
     def append(self, doc: int, *, title_weight: float, full_weight: float) -> None:
         self.docs.append(doc)
-        self.title_weights.append(title_weight)
         self.full_weights.append(full_weight)
+        if title_weight:
+            self.title_docs.append(doc)
+            self.title_weights.append(title_weight)
 
 
 class DuplicateIndex:
@@ -234,24 +238,53 @@ class DuplicateIndex:
     def similarities(self, title: str, body: str) -> FloatArray:
         """Similarity in [0, 1] of the given text to every slot; removed slots get -inf."""
         title_counts, full_counts = issue_term_counts(title, body)
-        scores = np.zeros(len(self._ids))
         query_vector, query_idf = self._query_vector(title_counts, full_counts)
-        title_scale = np.frombuffer(self._title_scale)
-        full_scale = np.frombuffer(self._full_scale)
+        # Gather the postings of all query terms, then score them in one vectorised pass.
+        docs: list[npt.NDArray[np.int32]] = []
+        weights: list[npt.NDArray[np.float32]] = []
+        coefficients: list[float] = []
+        in_title: list[bool] = []
         for term, query_weight in query_vector.items():
             term_id = self._terms.get(term)
             if term_id is None or self._document_frequency[term_id] == 0:
                 continue
-            idf = query_idf[term]
+            coefficient = query_weight * query_idf[term] ** 2
             postings = self._postings[term_id]
-            docs = np.frombuffer(postings.docs, dtype=np.int32)
-            document_weight = (
-                np.frombuffer(postings.title_weights, dtype=np.float32) * title_scale[docs]
-                + np.frombuffer(postings.full_weights, dtype=np.float32) * full_scale[docs]
-            )
-            scores[docs] += query_weight * idf * idf * document_weight
+            for view_docs, view_weights, is_title in (
+                (postings.docs, postings.full_weights, False),
+                (postings.title_docs, postings.title_weights, True),
+            ):
+                if len(view_docs):
+                    docs.append(np.frombuffer(view_docs, dtype=np.int32))
+                    weights.append(np.frombuffer(view_weights, dtype=np.float32))
+                    coefficients.append(coefficient)
+                    in_title.append(is_title)
+        scores = self._accumulate(docs, weights, coefficients, in_title)
         alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
         return np.where(alive, np.clip(scores, 0.0, 1.0), -np.inf)
+
+    def _accumulate(
+        self,
+        docs: list[npt.NDArray[np.int32]],
+        weights: list[npt.NDArray[np.float32]],
+        coefficients: list[float],
+        in_title: list[bool],
+    ) -> FloatArray:
+        """Σ over entries of coefficient × weight × the entry's view scale, per slot."""
+        if not docs:
+            return np.zeros(len(self._ids))
+        lengths = [len(part) for part in docs]
+        all_docs = np.concatenate(docs)
+        is_title = np.repeat(in_title, lengths)
+        entry_scale = np.where(
+            is_title,
+            np.frombuffer(self._title_scale)[all_docs],
+            np.frombuffer(self._full_scale)[all_docs],
+        )
+        entry_weight = np.concatenate(weights) * np.repeat(coefficients, lengths) * entry_scale
+        return np.asarray(
+            np.bincount(all_docs, entry_weight, minlength=len(self._ids)), dtype=np.float64
+        )
 
     def creation_offsets_days(self, created_at: datetime | None) -> FloatArray:
         """Days from `created_at` to each slot's creation, negative for earlier issues (NaN where

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 from workers.agents.untrusted import sanitize
 
@@ -57,14 +58,15 @@ def identifier_terms(word: str) -> list[str]:
     return terms
 
 
+@lru_cache(maxsize=100_000)
+def _kept_terms(word: str) -> tuple[str, ...]:
+    # Word frequencies follow Zipf's law, so a bounded cache answers most lookups.
+    return tuple(term for term in identifier_terms(word) if _keep(term))
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of already-sanitised text, stop words and one-letter tokens dropped."""
-    return [
-        term
-        for match in _WORD.finditer(text)
-        for term in identifier_terms(match.group(0))
-        if _keep(term)
-    ]
+    return [term for match in _WORD.finditer(text) for term in _kept_terms(match.group(0))]
 
 
 def issue_term_counts(title: str, body: str) -> tuple[Counter[str], Counter[str]]:
