@@ -9,6 +9,8 @@ problem and reads the key as a string too).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +70,30 @@ class Document:
     problems: tuple[SourceProblem, ...]
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+@functools.cache
+def _loader_class() -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader with YAML 1.2 booleans, as GitHub Actions reads workflows.
+
+    YAML 1.1 also reads `on`, `off`, `yes`, `no`, `y` and `n` as booleans, so `branches: [on]`
+    or `labels: [no]` would silently become true/false; in YAML 1.2 only true/false are.
+    """
+
+    class Yaml12Loader(yaml.SafeLoader):
+        pass
+
+    Yaml12Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Yaml12Loader.add_implicit_resolver(
+        _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Yaml12Loader
+
+
 class _Converter:
     def __init__(self, loader: yaml.SafeLoader) -> None:
         self.loader = loader
@@ -119,7 +145,7 @@ class _TooLargeError(Exception):
 def parse_document(text: str) -> Document:
     """Parse one YAML document; syntax errors come back as problems, never as exceptions."""
     try:
-        loader = yaml.SafeLoader(text)  # checks every character up front
+        loader = _loader_class()(text)  # checks every character up front
     except yaml.reader.ReaderError as error:
         return Document(None, Positions(), (_unprintable(text, error),))
     try:

@@ -69,6 +69,18 @@ def test_on_is_read_as_a_string_not_yaml_boolean(load: Load) -> None:
     assert load(text).automations[0].events == ("push",)
 
 
+def test_yaml_1_2_booleans_as_in_actions(load: Load) -> None:
+    # YAML 1.1 would read these branch names as booleans and the config would fail to load.
+    config = load(
+        "version: 1\nautomations:\n"
+        "  - {name: a, on: {push: {branches: [on, off, yes, no]}}, agent: echo, enabled: true}\n"
+    )
+    trigger = config.automations[0].triggers[0]
+    assert trigger.branches is not None
+    assert trigger.branches.patterns.patterns == ("on", "off", "yes", "no")
+    assert config.automations[0].enabled is True
+
+
 @pytest.mark.parametrize(
     ("on", "events"),
     [
