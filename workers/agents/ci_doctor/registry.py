@@ -21,6 +21,7 @@ from workers.agents.ci_doctor.go import GoParser
 from workers.agents.ci_doctor.jest import JestParser
 from workers.agents.ci_doctor.junit_xml import MAX_XML_CHARS, JUnitXmlParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
+from workers.agents.ci_doctor.maven import MavenParser
 from workers.agents.ci_doctor.node_test import NodeTestParser
 from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
@@ -36,6 +37,7 @@ PARSERS: tuple[type[LineParser], ...] = (
     JUnitXmlParser,
     CargoParser,
     GoParser,
+    MavenParser,
 )
 
 UNKNOWN_FRAMEWORK = GenericParser.name
@@ -94,7 +96,7 @@ class _Prefixed(io.RawIOBase):
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
         super().__init__()
-        self._head = head
+        self._head = memoryview(head)  # consumed by moving the view, never by copying
         self._rest = rest
 
     def readable(self) -> bool:

@@ -39,12 +39,6 @@ class Outcome:
     report: Report
 
 
-def is_report_file(log: str) -> bool:
-    """A JUnit report file (pytest writes it on one line) rather than console output: it is an
-    artifact of the job, not part of its log, so it is not wrapped like one."""
-    return log.startswith("<?xml") and log.count("\n") <= 1
-
-
 @cache
 def outcome(case: Path, form: str) -> Outcome:
     expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
@@ -53,10 +47,7 @@ def outcome(case: Path, form: str) -> Outcome:
         report = parse_file(log_path)
     else:
         text = log_path.read_text(encoding="utf-8", errors="replace")
-        wrapped = (
-            text if is_report_file(text) else wrap_like_actions(text, command=case.parent.name)
-        )
-        report = parse_text(wrapped)
+        report = parse_text(wrap_like_actions(text, command=case.parent.name))
     return Outcome(case=case, form=form, expected=expected, report=report)
 
 
