@@ -32,12 +32,19 @@ def main(argv: list[str] | None = None) -> int:
         data = make(args.size_mb * MEGABYTE)
         baseline = _best(_iterate_lines, data, repeat=args.repeat)
         parse = _best(lambda log: parse_log(io.BytesIO(log)), data, repeat=args.repeat)
+        parse_cpu = _best(
+            lambda log: parse_log(io.BytesIO(log)),
+            data,
+            repeat=args.repeat,
+            clock=time.process_time,
+        )
         report = parse_log(io.BytesIO(data))
         results[name] = {
             "megabytes": round(len(data) / MEGABYTE, 2),
             "lines": data.count(b"\n"),
             "baseline_line_iteration_s": round(baseline, 4),
             "parse_s": round(parse, 4),
+            "parse_cpu_s": round(parse_cpu, 4),
             "parse_over_baseline": round(parse / baseline, 1),
             "frameworks": report.frameworks,
             "failures": len(report.failures),
@@ -64,12 +71,20 @@ def _iterate_lines(data: bytes) -> int:
     return sum(1 for _ in io.BytesIO(data))
 
 
-def _best(action: Callable[[bytes], object], data: bytes, *, repeat: int) -> float:
+def _best(
+    action: Callable[[bytes], object],
+    data: bytes,
+    *,
+    repeat: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """The best of `repeat` runs: wall time by default, or CPU time with `time.process_time`
+    (which other processes on a shared machine do not inflate)."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         action(data)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -82,12 +97,13 @@ def _streamed(size_mb: int, *, parse_file: Callable[[Path], Any]) -> dict[str, A
             for _ in range(max(size_mb // 10, 1)):
                 out.write(chunk)
         before = _peak_rss_mb()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         report = parse_file(path)
-        elapsed = time.perf_counter() - start
+        elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         return {
             "megabytes": round(path.stat().st_size / MEGABYTE, 1),
             "parse_s": round(elapsed, 2),
+            "parse_cpu_s": round(elapsed_cpu, 2),
             "peak_rss_growth_mb": round(_peak_rss_mb() - before, 1),
             "failures": len(report.failures),
         }

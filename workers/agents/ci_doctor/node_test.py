@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from workers.agents.ci_doctor.collect import MAX_EXCERPT_LINE_CHARS, FailureList
+from workers.agents.ci_doctor.collect import MAX_EXCERPT_LINE_CHARS, MAX_FAILURES, FailureList
 from workers.agents.ci_doctor.js_common import MAX_MESSAGE_LINES, frame_location, is_dependency
 from workers.agents.ci_doctor.report import FailureKind, FrameworkResult
 
@@ -48,6 +48,7 @@ class NodeTestParser:
         self._tree_done = False
         self._dot_list = False
         self._dot_groups: list[list[tuple[list[str], str, tuple[str, int] | None]]] = []
+        self._dot_entries = 0
         self._pending: _Pending | None = None
         self._pending_style = ""
         self._recent_error: list[str] = []
@@ -173,7 +174,9 @@ class NodeTestParser:
     def _collect_dot(self, name: str, excerpt: str, location: tuple[str, int] | None) -> None:
         children = _SUBTESTS_FAILED.fullmatch(excerpt.strip())
         if children is None:
-            self._dot_groups.append([([name], excerpt, location)])
+            if self._dot_entries < MAX_FAILURES:
+                self._dot_entries += 1
+                self._dot_groups.append([([name], excerpt, location)])
             return
         count = min(int(children.group(1)), len(self._dot_groups))
         adopted = self._dot_groups[len(self._dot_groups) - count :] if count else []

@@ -24,6 +24,7 @@ _RUN_BANNER = re.compile(r" RUN  v\d")
 _SUMMARY = re.compile(r"\s*Test Files  ")
 _SECTION = "⎯⎯⎯"
 _FAIL_HEADER = " FAIL  "
+_MAX_SHARED_HEADERS = 100  # failures sharing one error block; bounds a run of bare headers
 _PROJECT_PREFIX = re.compile(r"\|[^|]{1,200}\| ")
 
 
@@ -71,8 +72,8 @@ class VitestParser:
         return FrameworkResult(detected=self._detected, build_error=build_error, failures=failures)
 
     def _add_header(self, rest: str) -> None:
-        if self._block.lines:  # a header after a block's text starts a new block
-            self._close()
+        if self._block.lines or len(self._headers) >= _MAX_SHARED_HEADERS:
+            self._close()  # a header after a block's text starts a new block
         rest = _PROJECT_PREFIX.sub("", rest, count=1).strip()
         if rest.endswith(" ]") and " [ " in rest:
             file = rest.split(" [ ", 1)[0]

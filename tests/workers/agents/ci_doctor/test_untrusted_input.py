@@ -113,3 +113,26 @@ def test_an_unterminated_xml_document_is_dropped_at_the_cap(
         tracemalloc.stop()
     assert peak < 500_000  # about the cap's worth of lines, not 20 000 of them
     assert parser.finish().failures == []
+
+
+FLOODS = {
+    "unittest": (
+        "Ran 3 tests in 0.1s",
+        lambda n: f"{'=' * 70}\nFAIL: test_{n} (pkg.mod.Case.test_{n})",
+    ),
+    "jest": ("FAIL test/a.test.js", lambda n: f"  ● suite › test {n}\n    boom"),
+    "vitest": (
+        " RUN  v3.2.7 /w\n⎯⎯⎯ Failed Tests 9 ⎯⎯⎯",
+        lambda n: f" FAIL  test/a.test.js > t{n}",
+    ),
+    "node-dot": ("Failed tests:", lambda n: f"✖ test {n} (1.0ms)\n  Error: boom"),
+    "node-tap": ("TAP version 13", lambda n: f"not ok {n} - test {n}"),
+}
+
+
+@pytest.mark.parametrize("name", FLOODS)
+def test_a_flood_of_failures_is_capped(name: str) -> None:
+    opening, failure = FLOODS[name]
+    text = opening + "\n" + "\n".join(failure(n) for n in range(MAX_FAILURES + 1_000)) + "\n"
+    report = parse_text(text)
+    assert MAX_FAILURES // 2 < len(report.failures) <= MAX_FAILURES
