@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jmespath
 from jmespath import functions as jmespath_functions
@@ -44,24 +44,31 @@ def _check_function(name: str, argument_count: int) -> None:
         raise ExpressionError(f"{name}() takes {len(signature)} {plural}, got {argument_count}")
 
 
-def _negated_operands(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """`!x` nodes that a field access or index is applied to."""
-    children = [child for child in node.get("children", ()) if isinstance(child, Mapping)]
-    applies_to_left = node.get("type") in ("subexpression", "index_expression")
-    if applies_to_left and children and children[0].get("type") == "not_expression":
-        yield children[0]
-    for child in children:
-        yield from _negated_operands(child)
+def hoist_negation(node: Mapping[str, Any]) -> dict[str, Any]:
+    """Make a leading `!` negate the whole path, as in GitHub Actions expressions.
 
-
-def _check_negation(text: str, parsed: Mapping[str, Any]) -> None:
-    # In JMESPath `!` binds tighter than `.` and `[]`: `!pull_request.draft` is
-    # `(!pull_request).draft`, a field of a boolean, which is always null. Nobody means that.
-    for _ in _negated_operands(parsed):
-        raise ExpressionError(
-            f"{text!r}: JMESPath reads '!a.b' as '(!a).b', which is always null; "
-            "write '!(a.b)' to negate the whole path"
-        )
+    JMESPath binds `!` tighter than `.` and `[]`, so `!pull_request.draft` would be
+    `(!pull_request).draft`: a field of a boolean, always null, never true. Nobody means that, and
+    the form is what Actions users write (and what our own documentation shows), so the tree is
+    rewritten to `!(pull_request.draft)`.
+    """
+    children = [
+        hoist_negation(child) if isinstance(child, Mapping) else child
+        for child in node.get("children", ())
+    ]
+    rewritten = {**node, "children": children}
+    if (
+        node.get("type") in ("subexpression", "index_expression")
+        and children
+        and isinstance(children[0], Mapping)
+        and children[0].get("type") == "not_expression"
+    ):
+        operand = children[0]["children"][0]
+        return {
+            "type": "not_expression",
+            "children": [{**rewritten, "children": [operand, *children[1:]]}],
+        }
+    return rewritten
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +100,7 @@ def compile_expression(text: str) -> Expression:
         raise ExpressionError(f"invalid JMESPath {text!r}: {error}") from error
     for name, argument_count in _function_calls(compiled.parsed):
         _check_function(name, argument_count)
-    _check_negation(text, compiled.parsed)
+    compiled = ParsedResult(text, cast(Any, hoist_negation(compiled.parsed)))
     return Expression(source=text, compiled=compiled, interpreter=TreeInterpreter())
 
 

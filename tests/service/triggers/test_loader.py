@@ -267,11 +267,6 @@ ERROR_CASES = [
         id="if-arity",
     ),
     pytest.param(
-        _one("    on: push\n    if: '!pull_request.draft'\n    agent: echo\n"),
-        ["5:9: automations[0].if: '!pull_request.draft': JMESPath reads '!a.b' as '(!a).b'"],
-        id="if-negated-path",
-    ),
-    pytest.param(
         _one("    on: {issue_comment: {command: fix}}\n    agent: echo\n"),
         ["4:35: automations[0].on.issue_comment.command: command 'fix' must be a slash and a word"],
         id="bad-command",

@@ -1,0 +1,24 @@
+"""The two applications under test, as uvicorn factories configured from the environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+
+def bare_app() -> FastAPI:
+    """The baseline: read the body and answer 202, nothing else."""
+    app = FastAPI()
+
+    @app.post("/webhooks/github")
+    async def receive(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"ok":true}', status_code=202, media_type="application/json")
+
+    return app
+
+
+def hookwise_app() -> FastAPI:
+    from service.app import create_app
+    from service.settings import Settings
+
+    return create_app(Settings())
