@@ -137,6 +137,12 @@ class Renderer:
             "two_factor_authentication": False,
         }
 
+    def public_user(self, account: Account, *, public_repos: int) -> Json:
+        """`GET /users/{u}`: the private view minus what only the account itself may see."""
+        document = self.private_user(account, public_repos=public_repos)
+        document.pop("two_factor_authentication")
+        return document
+
     def organization(self, account: Account) -> Json:
         base = f"{self.api}/orgs/{account.login}"
         return {

@@ -95,7 +95,9 @@ async def get_user(request: Request) -> Response:
 @github_router.get("/users/{username}")
 async def get_account(request: Request, username: str) -> Response:
     world = _world(request)
-    return json_answer(request, world.renderer.user(world.require_account(username)))
+    account = world.require_account(username)
+    owned = sum(1 for repo in world.data.repositories.values() if repo.owner_id == account.id)
+    return json_answer(request, world.renderer.public_user(account, public_repos=owned))
 
 
 async def _create_repo(request: Request, owner: Account) -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.github_sim import diffs
 from service.github_sim.models import (
+    REACTION_CONTENTS,
     Account,
     AccountType,
     Annotation,
@@ -29,7 +30,6 @@ from service.github_sim.models import (
     Permission,
     PullData,
     Reaction,
-    ReactionContent,
     Repository,
     Review,
     ReviewComment,
@@ -697,17 +697,8 @@ class World:
         self, reactions: list[Reaction], *, actor: Account, content: str
     ) -> tuple[bool, Reaction]:
         """Returns (created, reaction): the same user and content twice is the same reaction."""
-        allowed: tuple[ReactionContent, ...] = (
-            "+1",
-            "-1",
-            "laugh",
-            "confused",
-            "heart",
-            "hooray",
-            "rocket",
-            "eyes",
-        )
-        if content not in allowed:
+        chosen = next((item for item in REACTION_CONTENTS if item == content), None)
+        if chosen is None:
             raise validation_failed("Reaction", "content", "invalid")
         for reaction in reactions:
             if reaction.user_id == actor.id and reaction.content == content:
@@ -715,7 +706,7 @@ class World:
         reaction = Reaction(
             id=self.new_id(),
             user_id=actor.id,
-            content=next(item for item in allowed if item == content),
+            content=chosen,
             created_at=self.now(),
         )
         reactions.append(reaction)
@@ -1004,7 +995,7 @@ class World:
                         "resource": "PullRequestReviewComment",
                         "code": "custom",
                         "field": "pull_request_review_thread.line",
-                        "message": str(error).replace(" could not", " could not"),
+                        "message": str(error),
                     }
                 ],
             ) from error

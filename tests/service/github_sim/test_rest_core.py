@@ -217,6 +217,18 @@ def test_rate_limit_headers_and_endpoint(sim: SimHandle, github: Any) -> None:
     assert github().get("/rate_limit").json()["rate"]["limit"] == 60
 
 
+def test_exhausted_primary_limit_answers_403(sim: SimHandle, github: Any) -> None:
+    sim.admin.create_user("dave")
+    anonymous = github()
+    statuses = [anonymous.get("/users/dave").status_code for _ in range(61)]
+    assert statuses == [200] * 60 + [403]
+    exhausted = anonymous.get("/users/dave")
+    assert exhausted.headers["x-ratelimit-remaining"] == "0"
+    assert "rate limit exceeded" in exhausted.json()["message"]
+    # Other callers have their own window.
+    assert github(ALICE).get("/users/dave").status_code == 200
+
+
 def test_etag_answers_304_and_changes_with_state(sim: SimHandle, github: Any) -> None:
     _repo(sim)
     sim.admin.open_issue("alice", "demo", title="One", author="bob")
