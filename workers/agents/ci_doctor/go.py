@@ -34,6 +34,7 @@ MAX_OPEN_TESTS = 5_000
 MAX_FAILURES = 2_000
 MAX_BUILD_LINES = 12
 MAX_EVENT_CHARS = 65_536
+MAX_PENDING_BUILDS = 500
 
 _RUN_MARK = re.compile(r"=== (?P<verb>RUN|CONT|NAME|PAUSE) +(?P<test>\S+)")
 _STATUS = re.compile(
@@ -186,6 +187,12 @@ class GoParser:
     def finish(self) -> FrameworkResult:
         for package, _ in list(self._tests):
             self._end_package(package)
+        # `go vet ./...` and `go build ./...` steps print the same `# package` blocks as
+        # `go test` but no `FAIL <package> [build failed]` line after them.
+        for package, build in list(self._builds.items()):
+            if build.file is not None:
+                self._detected = True
+                self._report_build_failure(package)
         return FrameworkResult(
             detected=self._detected,
             build_error=self._build_failed,
@@ -260,8 +267,10 @@ class GoParser:
     def _feed_build_line(self, line: str) -> bool:
         header = _BUILD_HEADER.fullmatch(line)
         if header is not None:
-            self._build_package = header["package"]
-            self._builds.setdefault(header["package"], _Build())
+            package = header["package"]
+            if package in self._builds or len(self._builds) < MAX_PENDING_BUILDS:
+                self._build_package = package
+                self._builds.setdefault(package, _Build())
             return True
         if self._build_package is None:
             return False

@@ -21,6 +21,7 @@ from workers.agents.ci_doctor.go import GoParser
 from workers.agents.ci_doctor.jest import JestParser
 from workers.agents.ci_doctor.junit_xml import MAX_XML_CHARS, JUnitXmlParser
 from workers.agents.ci_doctor.lines import iter_stream_lines, iter_text_lines
+from workers.agents.ci_doctor.maven import MavenParser
 from workers.agents.ci_doctor.node_test import NodeTestParser
 from workers.agents.ci_doctor.pytest_log import PytestParser
 from workers.agents.ci_doctor.report import Failure, LineParser, Report
@@ -36,6 +37,7 @@ PARSERS: tuple[type[LineParser], ...] = (
     JUnitXmlParser,
     CargoParser,
     GoParser,
+    MavenParser,
 )
 
 UNKNOWN_FRAMEWORK = GenericParser.name
