@@ -95,6 +95,8 @@ def start_server(factory: str, env: dict[str, str], port: int) -> subprocess.Pop
         ],
         env=env,
         cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -264,7 +266,6 @@ def main() -> None:
                     "HOOKWISE_WEBHOOK_SECRET": SECRET,
                     "HOOKWISE_CONFIG": str(tmp / "hookwise.yml"),
                     "HOOKWISE_DATA_DIR": str(tmp / "var"),
-                    "HOOKWISE_LOG_LEVEL": "WARNING",
                 }
                 results.append(measure(label, "bench.intake.apps:hookwise_app", env, args, tmp))
         finally:
