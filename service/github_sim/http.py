@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -79,6 +79,25 @@ def paginate(request: Request, items: Sequence[T]) -> tuple[list[T], dict[str, s
     if page > 1:
         links.append(f'<{url_for(1)}>; rel="first"')
     return chunk, ({"Link": ", ".join(links)} if links else {})
+
+
+def cursor_paginate(
+    request: Request, items: Sequence[T], *, cursor_of: Callable[[T], str]
+) -> tuple[list[T], dict[str, str]]:
+    """GitHub's cursor pages (hook deliveries): `cursor` names the item to start after."""
+    per_page, _ = page_params(request)
+    cursor = request.query_params.get("cursor")
+    start = 0
+    if cursor:
+        positions = [index for index, item in enumerate(items) if cursor_of(item) == cursor]
+        start = positions[0] + 1 if positions else len(items)
+    chunk = list(items[start : start + per_page])
+    if start + per_page >= len(items) or not chunk:
+        return chunk, {}
+    query = dict(request.query_params)
+    query.update({"per_page": str(per_page), "cursor": cursor_of(chunk[-1])})
+    url = f"{str(request.url).split('?', 1)[0]}?{urlencode(query)}"
+    return chunk, {"Link": f'<{url}>; rel="next"'}
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -172,7 +172,7 @@ class WorkflowJob(BaseModel):
     id: int
     run_id: int
     name: str
-    status: Literal["queued", "in_progress", "completed"] = "in_progress"
+    status: Literal["queued", "in_progress", "completed"] = "queued"
     conclusion: str | None = None
     log: str = ""
     started_at: datetime
@@ -188,7 +188,7 @@ class WorkflowRun(BaseModel):
     event: str = "push"
     head_branch: str
     head_sha: str
-    status: Literal["queued", "in_progress", "completed"] = "in_progress"
+    status: Literal["queued", "in_progress", "completed"] = "queued"
     conclusion: str | None = None
     actor_id: int
     check_suite_id: int

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from service.github_sim import diffs
 from service.github_sim.auth import Principal, requires_authentication
 from service.github_sim.deliveries import redelivery_of
-from service.github_sim.http import json_answer, json_body, paginate
+from service.github_sim.http import cursor_paginate, json_answer, json_body, paginate
 from service.github_sim.models import Account, Delivery, Repository
 from service.github_sim.render import Json, iso
 from service.github_sim.server import Simulator, simulator_of
@@ -1035,7 +1035,7 @@ def _deliveries_answer(request: Request, sim: Simulator, target: str) -> Respons
     if status is not None:
         # GitHub's filter: `success` is any 2xx, `failure` anything else.
         items = [item for item in items if (200 <= item.status_code < 300) == (status == "success")]
-    page, headers = paginate(request, items)
+    page, headers = cursor_paginate(request, items, cursor_of=lambda item: str(item.id))
     renderer = sim.world.renderer
     return json_answer(request, [renderer.delivery_item(item) for item in page], headers=headers)
 

@@ -1048,15 +1048,25 @@ class World:
             created_at=now,
             started_at=now,
         )
-        self._apply_check_fields(repo, run, body, actor=actor)
+        completed = self._apply_check_fields(run, body)
         repo.check_runs[run.id] = run
+        self.emit(
+            repo, "check_run", "created", actor, {"check_run": self.check_run_json(repo, run)}
+        )
+        if completed:
+            self._emit_check_completed(repo, run, actor)
         return run
 
     def update_check_run(
         self, repo: Repository, run: CheckRun, *, actor: Account, body: Json
     ) -> CheckRun:
-        self._apply_check_fields(repo, run, body, actor=actor)
+        if self._apply_check_fields(run, body):
+            self._emit_check_completed(repo, run, actor)
         return run
+
+    def _emit_check_completed(self, repo: Repository, run: CheckRun, actor: Account) -> None:
+        payload = {"check_run": self.check_run_json(repo, run)}
+        self.emit(repo, "check_run", "completed", actor, payload)
 
     def _suite_for(self, repo: Repository, head_sha: str) -> int:
         for run in repo.check_runs.values():
@@ -1064,9 +1074,8 @@ class World:
                 return run.check_suite_id
         return self.new_id()
 
-    def _apply_check_fields(
-        self, repo: Repository, run: CheckRun, body: Json, *, actor: Account
-    ) -> None:
+    def _apply_check_fields(self, run: CheckRun, body: Json) -> bool:
+        """Validate and apply a create/update body; True when this made the run completed."""
         was_completed = run.status == "completed"
         status = body.get("status")
         conclusion = body.get("conclusion")
@@ -1096,14 +1105,7 @@ class World:
             run.completed_at = self.now()
         elif status is not None:
             run.status = status
-        if run.status == "completed" and not was_completed:
-            self.emit(
-                repo,
-                "check_run",
-                "completed",
-                actor,
-                {"check_run": self.check_run_json(repo, run)},
-            )
+        return run.status == "completed" and not was_completed
 
     def check_run_json(self, repo: Repository, run: CheckRun) -> Json:
         owner = self.owner_of(repo)
@@ -1186,6 +1188,16 @@ class World:
                 )
             )
         repo.workflow_runs[run.id] = run
+        self.emit(
+            repo,
+            "workflow_run",
+            "requested",
+            actor,
+            {
+                "workflow_run": self.workflow_run_json(repo, run),
+                "workflow": self.renderer.workflow(repo=repo, owner=self.owner_of(repo), run=run),
+            },
+        )
         return run
 
     def complete_workflow_run(

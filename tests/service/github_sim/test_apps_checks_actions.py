@@ -148,7 +148,7 @@ def test_workflow_runs_jobs_and_logs(sim: SimHandle, github: Any) -> None:
     )
     alice = github(ALICE)
     got = alice.get(f"/repos/alice/demo/actions/runs/{run['id']}").json()
-    assert (got["status"], got["conclusion"]) == ("in_progress", None)
+    assert (got["status"], got["conclusion"]) == ("queued", None)
     sim.admin.complete_workflow_run(
         "alice",
         "demo",

@@ -72,7 +72,9 @@ def test_every_emitted_event_is_signed_and_matches_its_schema(
         ("pull_request", "synchronize"),
         ("pull_request", "labeled"),
         ("pull_request", "closed"),
+        ("check_run", "created"),
         ("check_run", "completed"),
+        ("workflow_run", "requested"),
         ("workflow_run", "completed"),
     ]
     for hook in receiver.received:
@@ -174,6 +176,14 @@ def test_app_hook_deliveries_need_a_jwt_and_can_be_redelivered(
     assert {item["event"] for item in everything} == {"repository", "issues"}
     assert app.get(f"/app/hook/deliveries/{failed[0]['id']}").json()["guid"] == failed[0]["guid"]
     assert github(ALICE).get("/app/hook/deliveries").status_code == 401
+    # GitHub pages deliveries with a cursor carried in the `Link` header.
+    first = app.get("/app/hook/deliveries", params={"per_page": 1})
+    assert [item["id"] for item in first.json()] == [everything[0]["id"]]
+    next_url = first.headers["link"].split(";")[0].strip("<>")
+    assert "cursor=" in next_url
+    second = app.get(next_url)
+    assert [item["id"] for item in second.json()] == [everything[1]["id"]]
+    assert "link" not in second.headers
 
     assert app.post(f"/app/hook/deliveries/{failed[0]['id']}/attempts").status_code == 202
     assert sim.admin.wait_for_deliveries()
