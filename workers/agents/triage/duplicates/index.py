@@ -104,7 +104,8 @@ def _sublinear(counts: Counter[str]) -> dict[str, float]:
 
 class _Postings:
     """One term's postings, kept in compact append-only arrays: every issue containing the term,
-    and apart the few that have it in their title (most terms occur only in bodies)."""
+    and apart the few that have it in their title. Most terms never occur in a title, so those
+    arrays are only created when needed (a real repository has ~10⁶ distinct terms)."""
 
     __slots__ = ("docs", "full_weights", "title_docs", "title_weights")
 
@@ -112,13 +113,15 @@ class _Postings:
         self.docs = array("i")
         # float32: at 50,000 issues postings dominate memory, and cosine scores need no more.
         self.full_weights = array("f")
-        self.title_docs = array("i")
-        self.title_weights = array("f")
+        self.title_docs: array[int] | None = None
+        self.title_weights: array[float] | None = None
 
     def append(self, doc: int, *, title_weight: float, full_weight: float) -> None:
         self.docs.append(doc)
         self.full_weights.append(full_weight)
         if title_weight:
+            if self.title_docs is None or self.title_weights is None:
+                self.title_docs, self.title_weights = array("i"), array("f")
             self.title_docs.append(doc)
             self.title_weights.append(title_weight)
 
@@ -254,7 +257,7 @@ class DuplicateIndex:
                 (postings.docs, postings.full_weights, False),
                 (postings.title_docs, postings.title_weights, True),
             ):
-                if len(view_docs):
+                if view_docs and view_weights is not None:
                     docs.append(np.frombuffer(view_docs, dtype=np.int32))
                     weights.append(np.frombuffer(view_weights, dtype=np.float32))
                     coefficients.append(coefficient)
