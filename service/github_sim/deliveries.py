@@ -205,8 +205,10 @@ class DeliveryWorker:
             )
         except httpx.TimeoutException:
             record.status, record.status_code = "timed out", 0
-        except httpx.TransportError as error:
-            record.status, record.status_code = f"failed to connect: {type(error).__name__}", 0
+        except httpx.TransportError as error:  # refused, reset, DNS: the receiver is down
+            # GitHub records an unreachable receiver with status code 0.
+            record.status, record.status_code = "failed to connect to host", 0
+            record.response_body = str(error)
         else:
             record.status_code = response.status_code
             record.status = (

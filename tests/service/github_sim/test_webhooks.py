@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from service.github_sim.testing import SimHandle
+from service.github_sim.testing import SimHandle, free_port
 
 ALICE, BOB = "alice-token", "bob-token"
 SECRET = "s3cret"
@@ -215,3 +215,13 @@ def test_a_slow_receiver_never_slows_the_api(sim: SimHandle, github: Any, receiv
     assert len(receiver.received) == 3
     recorded = sim.admin.deliveries(event="issues")
     assert all(item["duration"] >= 0.9 for item in recorded)
+
+
+def test_an_unreachable_receiver_is_recorded_as_failed(sim: SimHandle, github: Any) -> None:
+    sim.admin.set_app_webhook(f"http://127.0.0.1:{free_port()}/down", secret=SECRET)
+    sim.admin.create_installation("alice")
+    sim.admin.create_repo("alice", "demo")
+    assert sim.admin.wait_for_deliveries()
+    deliveries = github(sim.app_jwt(), scheme="Bearer").get("/app/hook/deliveries").json()
+    assert [(item["event"], item["status_code"]) for item in deliveries] == [("repository", 0)]
+    assert deliveries[0]["status"] == "failed to connect to host"
