@@ -37,6 +37,8 @@ _DOCTEST_ID = re.compile(r"(?P<file>\S+) - .* \(line (?P<line>\d+)\)(?: - .*)?")
 # cargo's own closing errors, which are not compiler diagnostics.
 _CARGO_SUMMARY_ERRORS = ("error: test failed", "error: doctest failed", "error: could not compile")
 _CARGO_TARGETS_FAILED = re.compile(r"error: \d+ targets? failed:")
+# Outside a test binary's run, only these lines can start something cargo prints.
+_TRIGGERS = ("running ", "error")
 _PANIC_NOTES = ("note: run with `RUST_BACKTRACE", "note: Some details are omitted")
 # libtest's status line names a `#[should_panic]` test with this suffix; its id has none.
 SHOULD_PANIC_SUFFIX = " - should panic"
@@ -152,6 +154,13 @@ class CargoParser:
         self._build_failed_units: set[str] = set()
 
     def feed(self, line: str) -> None:
+        # Most lines of a job log are not cargo's: skip them with one cheap test.
+        if (
+            self._target is None
+            and self._open_diagnostic is None
+            and not line.startswith(_TRIGGERS)
+        ):
+            return
         line = line[:MAX_LINE_CHARS].rstrip("\r\n")
         self._feed_diagnostics(line)
         if _RUNNING.fullmatch(line):

@@ -49,6 +49,7 @@ _TEST_OUTPUT = re.compile(r"\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): ")
 _FRAME_LOCATION = re.compile(r"\t(?P<file>\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?")
 _RUNNING_TEST = re.compile(r"\t(?P<test>\S+) \(\S+\)")
 _JSON_PREFIX = '{"'
+_TRIGGERS = ("=== ", "--- ", "FAIL", "ok ", "# ", "panic: ", _JSON_PREFIX)
 
 
 @dataclass(slots=True)
@@ -168,6 +169,11 @@ class GoParser:
         self._panic: _Panic | None = None
 
     def feed(self, line: str) -> None:
+        # Most lines of a job log are not go's: skip them with one cheap test unless a test's
+        # output, a build error or a panic is being read.
+        idle = self._current is None and self._build_package is None and self._panic is None
+        if idle and not line.lstrip(" ").startswith(_TRIGGERS):
+            return
         line = line.rstrip("\r\n")
         event = decode_event(line) if len(line) <= MAX_EVENT_CHARS else None
         if event is None:

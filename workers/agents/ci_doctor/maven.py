@@ -198,8 +198,17 @@ class MavenParser:
         self._block: _Block | None = None
         self._compiler_lines: list[str] = []
         self._compiler_location: tuple[str, int] | None = None
+        self._in_compiler_error = False
 
     def feed(self, line: str) -> None:
+        # Outside a failed test's block Maven prefixes what matters with its `[LEVEL]`, except
+        # javac's continuation lines.
+        in_compiler_error, self._in_compiler_error = self._in_compiler_error, False
+        if self._block is None and not line.startswith("["):
+            if in_compiler_error and line.startswith("  ") and line.strip():
+                self._in_compiler_error = True
+                self._add_compiler_line(line[:MAX_LINE_CHARS].rstrip(), None)
+            return
         level, text = split_level(line[:MAX_LINE_CHARS].rstrip("\r\n"))
         if self._block is not None:
             if level is None and text.strip():
@@ -207,10 +216,8 @@ class MavenParser:
                     self._block.lines.append(text)
                 return
             self._close_block()
-        if level is None:
-            self._feed_compiler_continuation(text)
-            return
-        self._feed_maven_line(level, text)
+        if level is not None:
+            self._feed_maven_line(level, text)
 
     def finish(self) -> FrameworkResult:
         self._close_block()
@@ -244,15 +251,12 @@ class MavenParser:
         location = parse_compiler_error(text)
         if location is not None:
             self._add_compiler_line(text, location)
+            # javac's `symbol:`/`location:` lines follow without a level prefix.
+            self._in_compiler_error = True
             return
         project = failed_compile_project(text)
         if project is not None:
             self._report_build_failure(project)
-
-    def _feed_compiler_continuation(self, text: str) -> None:
-        """javac's `symbol:`/`location:` lines follow its error line without a level prefix."""
-        if self._compiler_lines and text.startswith("  ") and text.strip():
-            self._add_compiler_line(text.rstrip(), None)
 
     def _add_compiler_line(self, text: str, location: tuple[str, int] | None) -> None:
         if location is not None and self._compiler_location is None:
