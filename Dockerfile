@@ -16,12 +16,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
 WORKDIR /src
-# Dependencies change less often than code, but pip needs the package to resolve them, so the
-# cache layer here is the pyproject/readme pair; the source follows.
+# Dependencies change far less often than code: wheel them in a layer that only pyproject.toml
+# invalidates, so a code change rebuilds one small wheel instead of the whole dependency tree.
 COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
+    && pip wheel --wheel-dir /wheels --requirement requirements.txt
 COPY service ./service
 COPY workers ./workers
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---------------------------------------------------------------------------------------------
 # Stage 2: the runtime image.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,17 @@ def test_wheel_from_the_build_context_has_the_whole_package(
         else:
             (context / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, context / source)
+    # The dependency layer's requirements come from a shell one-liner; run it as the build would.
+    (requirements_run,) = [run for run in values(builder, "RUN") if "requirements.txt" in run]
+    extract = requirements_run.split("&&")[0]
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    subprocess.run(
+        ["sh", "-c", extract], cwd=context, env={**os.environ, "PATH": path}, check=True, timeout=60
+    )
+    with (REPO_ROOT / "pyproject.toml").open("rb") as pyproject:
+        dependencies = tomllib.load(pyproject)["project"]["dependencies"]
+    assert (context / "requirements.txt").read_text().splitlines() == dependencies
+
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), "."],
         cwd=context,
