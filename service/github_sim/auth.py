@@ -11,8 +11,8 @@ import jwt
 from service.github_sim.models import Account
 from service.github_sim.world import SimError, World
 
-# GitHub rejects App JWTs whose exp is more than 10 minutes after iat, and tolerates a little
-# clock drift (its docs suggest backdating iat by 60 s).
+# GitHub rejects App JWTs whose exp is more than 10 minutes ahead, and tolerates a little clock
+# drift (its docs suggest backdating iat by 60 s).
 MAX_JWT_LIFETIME = timedelta(minutes=10)
 CLOCK_DRIFT = timedelta(seconds=60)
 
@@ -83,7 +83,7 @@ def verify_app_jwt(world: World, credential: str) -> None:
             "'Expiration time' claim ('exp') must be a numeric value representing the future time"
             " at which the assertion expires",
         )
-    if expires_at - issued_at > MAX_JWT_LIFETIME.total_seconds() + CLOCK_DRIFT.total_seconds():
+    if expires_at > now + MAX_JWT_LIFETIME.total_seconds() + CLOCK_DRIFT.total_seconds():
         raise SimError(401, "'Expiration time' claim ('exp') is too far in the future")
 
 

@@ -43,6 +43,9 @@ def test_app_jwt_rules(sim: SimHandle, github: Any) -> None:
     # A little clock drift is tolerated: exp 40 s in the past but within the allowance.
     drifted = sim.app_jwt(issued_at=now - 600 + 20, lifetime_s=540)
     assert github(drifted, scheme="Bearer").get("/app").status_code == 200
+    # What counts is exp against now, not against iat: an old iat with exp 590 s ahead is fine.
+    long_lived = sim.app_jwt(issued_at=now - 440, lifetime_s=1030)
+    assert github(long_lived, scheme="Bearer").get("/app").status_code == 200
     assert github(ALICE).get("/app").status_code == 401
 
 
