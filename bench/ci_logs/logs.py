@@ -13,7 +13,7 @@ from pathlib import Path
 from workers.agents.ci_doctor.actions import wrap_like_actions
 
 # A passing-test line below, with the runner's timestamp and colour codes around it.
-_WRAPPED_LINE_BYTES = 135
+_WRAPPED_LINE_BYTES = 126
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "ci_logs" / "corpus"
 
 

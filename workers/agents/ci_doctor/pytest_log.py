@@ -75,6 +75,7 @@ class PytestParser:
         self._summary: list[_SummaryEntry] = []
         self._continuing: _SummaryEntry | None = None
         self._conftest: _Section | None = None
+        self._line_entries: list[tuple[str, int]] = []
 
     def feed(self, line: str) -> None:
         first = line[:1]
@@ -105,19 +106,17 @@ class PytestParser:
                 line=_line_in(self._conftest, path),
             )
         by_section = self._match_sections()
+        line_entries = list(self._line_entries)
         for entry in self._summary:
             section = by_section.get((entry.node_id, entry.kind))
             file = entry.node_id.split("::", 1)[0]
             excerpt = section.excerpt(file) if section else ""
             if not excerpt:
                 excerpt = "\n".join(entry.message)
-            failures.add(
-                entry.node_id,
-                entry.kind,
-                excerpt=excerpt,
-                file=file,
-                line=_line_in(section, file) if section else None,
-            )
+            line = _line_in(section, file) if section else None
+            if section is None and entry.kind == FailureKind.FAILED:
+                line = _take_line_entry(line_entries, file)
+            failures.add(entry.node_id, entry.kind, excerpt=excerpt, file=file, line=line)
         if not self._summary:  # a log cut before the summary: ids from the sections alone
             for section in self._sections:
                 node_id = _id_from_locations(section)
@@ -171,6 +170,8 @@ class PytestParser:
             return
         current = self._current
         if current is None:
+            if ".py:" in line:
+                self._note_line_entry(line)
             return
         if line.startswith("----") and " Captured " in line:
             current.in_capture = True
@@ -217,6 +218,16 @@ class PytestParser:
         if self._rootdir and path.startswith(self._rootdir):
             path = path[len(self._rootdir) :]
         section.locations.append((path, int(found.group(2))))
+
+    def _note_line_entry(self, line: str) -> None:
+        """`--tb=line` prints one `/abs/path.py:12: message` per failure and no headers."""
+        found = _LOCATION.match(line)
+        if found is None or len(self._line_entries) >= _MAX_SECTIONS:
+            return
+        path = found.group(1)
+        if self._rootdir and path.startswith(self._rootdir):
+            path = path[len(self._rootdir) :]
+        self._line_entries.append((path, int(found.group(2))))
 
     # -- short test summary ----------------------------------------------------------------------
 
@@ -307,6 +318,15 @@ def _dotted_to_node(title: str) -> str:
 def _line_in(section: _Section, file: str) -> int | None:
     for path, line in reversed(section.locations):
         if path == file or path.endswith("/" + file):
+            return line
+    return None
+
+
+def _take_line_entry(entries: list[tuple[str, int]], file: str) -> int | None:
+    """The next `--tb=line` location in `file`: they come in the order of the summary."""
+    for index, (path, line) in enumerate(entries):
+        if path == file:
+            del entries[index]
             return line
     return None
 
