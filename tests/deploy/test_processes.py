@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy" / "healthcheck.py"
@@ -86,10 +87,26 @@ def empty_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def own_redis_url(redis_broker_url: str) -> Iterator[str]:
+    """A Redis database apart from the session's: beat keeps publishing into the `celery` list,
+    and those messages must not reach the tests that run after this module."""
+    session_db = int(redis_broker_url.rsplit("/", 1)[1])
+    db = secrets.choice([n for n in range(1, 16) if n != session_db])
+    url = f"{redis_broker_url.rsplit('/', 1)[0]}/{db}"
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="module")
 def stack(
     compose: dict[str, Any],
     empty_database_url: str,
-    redis_broker_url: str,
+    own_redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("stack")
@@ -97,7 +114,7 @@ def stack(
         **os.environ,
         # What compose wires, pointed at this machine's services.
         "HOOKWISE_DATABASE_URL": empty_database_url,
-        "HOOKWISE_BROKER_URL": redis_broker_url,
+        "HOOKWISE_BROKER_URL": own_redis_url,
         "HOOKWISE_CONFIG": str(REPO_ROOT / "deploy" / "hookwise.yml"),
         "HOOKWISE_DATA_DIR": str(base / "data"),
         "HOOKWISE_WEBHOOK_SECRET": secrets.token_hex(16),
