@@ -120,6 +120,25 @@ def test_removed_issue_disappears_and_its_terms_stop_counting(index: DuplicateIn
     assert np.all(after[np.isfinite(after)] <= before[np.isfinite(after)] + 1e-9)
 
 
+def test_compaction_keeps_scores_and_drops_removed_issues() -> None:
+    issues = [
+        _issue(str(n), f"component{n % 7} fails", f"error code {n} in module{n % 5}")
+        for n in range(60)
+    ]
+    index = build_index(issues)
+    for issue in issues[::3]:
+        index.remove(issue.id)
+    query = _issue("q", "component3 fails", "error code 17 in module2")
+    before = {c.id: c.score for c in index.query(query, now=NOW, k=50)}
+    index.compact()
+    assert len(index.slot_ids()) == len(index) == 40
+    after = {c.id: c.score for c in index.query(query, now=NOW, k=50)}
+    assert after.keys() == before.keys()
+    assert all(after[i] == pytest.approx(before[i]) for i in before)
+    index.add(_issue("new", "component3 fails", "error code 17 in module2"))
+    assert index.query(query, now=NOW)[0].id == "new"
+
+
 def test_adding_an_issue_with_a_known_id_replaces_it(index: DuplicateIndex) -> None:
     index.add(_issue("4", "Balancer ignores storage policies", "balancer moves blocks"))
     assert len(index) == len(CORPUS)
@@ -239,3 +258,14 @@ def test_threshold_is_the_lowest_score_reaching_the_target_precision() -> None:
     assert precision_at(outcomes, 0.6) == (0.75, 4)
     assert precision_at(outcomes, 0.95) == (1.0, 0)
     assert threshold_for_precision([Top1Outcome(0.3, False)], target=0.5) == 1.0
+
+
+def test_removing_many_issues_compacts_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.agents.triage.duplicates import index as index_module
+
+    monkeypatch.setattr(index_module, "COMPACT_MIN_REMOVED", 10)
+    index = build_index(_issue(str(n), f"title {n}", f"body word{n}") for n in range(30))
+    for n in range(15):
+        index.remove(str(n))
+    assert len(index.slot_ids()) == 15
+    assert index.query(_issue("q", "title", "word20"), now=NOW)[0].id == "20"

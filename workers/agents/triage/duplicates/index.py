@@ -34,6 +34,9 @@ FloatArray = npt.NDArray[np.float64]
 IssueState = Literal["open", "closed"]
 
 NORM_REFRESH_GROWTH = 0.1
+# Removed issues keep their postings until they are as many as the live ones (and at least this
+# many); then the index is compacted in one vectorised pass, so that cost is also amortised.
+COMPACT_MIN_REMOVED = 1_000
 DEFAULT_RECENTLY_CLOSED = timedelta(days=30)
 _SECONDS_PER_DAY = 86_400.0
 
@@ -55,8 +58,9 @@ class TimePrior:
     """Duplicates tend to be filed close together in time: a candidate's similarity is multiplied by
     `(1 + gap_days / scale_days) ** -exponent`. `exponent` 0 switches the prior off."""
 
-    scale_days: float = 90.0
-    exponent: float = 0.3
+    # Defaults chosen by cross-validation over pair folds; see docs/triage-duplicates.md.
+    scale_days: float = 365.0
+    exponent: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +76,7 @@ class DuplicateCandidate:
 # replay of the development set (see docs/triage-duplicates.md); below it, suggest, don't claim.
 COMMENT_THRESHOLD = 0.95
 
-# Chosen by cross-validation over pair folds on the development set; see docs/triage-duplicates.md.
-DEFAULT_PRIOR = TimePrior(scale_days=365.0, exponent=0.5)
+DEFAULT_PRIOR = TimePrior()
 
 
 def duplicate_to_comment(
@@ -105,7 +108,7 @@ def _sublinear(counts: Counter[str]) -> dict[str, float]:
 class _Postings:
     """One term's postings, kept in compact append-only arrays: every issue containing the term,
     and apart the few that have it in their title. Most terms never occur in a title, so those
-    arrays are only created when needed (a real repository has ~10⁶ distinct terms)."""
+    arrays are only created when needed."""
 
     __slots__ = ("docs", "full_weights", "title_docs", "title_weights")
 
@@ -212,6 +215,67 @@ class DuplicateIndex:
         for term_id in self._entry_terms[first_entry:end_entry]:
             self._document_frequency[term_id] -= 1
         self._live_count -= 1
+        removed = len(self._ids) - self._live_count
+        if removed >= max(COMPACT_MIN_REMOVED, self._live_count):
+            self.compact()
+
+    def compact(self) -> None:
+        """Drop removed issues' slots and postings (renumbering slots; ids are unaffected)."""
+        alive = np.frombuffer(self._alive, dtype=np.int8).astype(bool)
+        survivors = np.flatnonzero(alive)
+        new_slot = np.cumsum(alive) - 1
+        old_entry_slots = np.frombuffer(self._entry_slots, dtype=np.int32)
+        keep = alive[old_entry_slots]
+        entry_slots = new_slot[old_entry_slots[keep]].astype(np.int32)
+        entry_terms = np.frombuffer(self._entry_terms, dtype=np.int32)[keep]
+        title_weights = np.frombuffer(self._entry_title_weights, dtype=np.float32)[keep]
+        full_weights = np.frombuffer(self._entry_full_weights, dtype=np.float32)[keep]
+        del old_entry_slots  # no view may outlive the arrays replaced below
+
+        self._ids = [self._ids[slot] for slot in survivors]
+        self._titles = [self._titles[slot] for slot in survivors]
+        self._slot_of = {issue_id: slot for slot, issue_id in enumerate(self._ids)}
+        for name, typecode in (
+            ("_alive", "b"),
+            ("_open", "b"),
+            ("_created", "d"),
+            ("_closed", "d"),
+            ("_title_scale", "d"),
+            ("_full_scale", "d"),
+        ):
+            values = np.frombuffer(getattr(self, name), dtype=np.dtype(typecode))[survivors]
+            setattr(self, name, array(typecode, values.tobytes()))
+        self._entry_slots = array("i", entry_slots.tobytes())
+        self._entry_terms = array("i", entry_terms.tobytes())
+        self._entry_title_weights = array("f", title_weights.tobytes())
+        self._entry_full_weights = array("f", full_weights.tobytes())
+        # Entries are slot-major in slot order, and filtering keeps that order.
+        first_entries = np.searchsorted(entry_slots, np.arange(len(self._ids), dtype=np.int32))
+        self._slot_first_entry = array("q", first_entries.astype(np.int64).tobytes())
+        self._rebuild_postings(entry_slots, entry_terms, title_weights, full_weights)
+
+    def _rebuild_postings(
+        self,
+        entry_slots: npt.NDArray[np.int32],
+        entry_terms: npt.NDArray[np.int32],
+        title_weights: npt.NDArray[np.float32],
+        full_weights: npt.NDArray[np.float32],
+    ) -> None:
+        # A stable sort by term keeps each term's postings in slot order.
+        order = np.argsort(entry_terms, kind="stable")
+        sorted_terms = entry_terms[order]
+        bounds = np.searchsorted(sorted_terms, np.arange(len(self._postings) + 1))
+        slots, titles, fulls = entry_slots[order], title_weights[order], full_weights[order]
+        for term_id in range(len(self._postings)):
+            start, end = bounds[term_id], bounds[term_id + 1]
+            postings = _Postings()
+            postings.docs = array("i", slots[start:end].tobytes())
+            postings.full_weights = array("f", fulls[start:end].tobytes())
+            in_title = np.flatnonzero(titles[start:end]) + start
+            if len(in_title):
+                postings.title_docs = array("i", slots[in_title].tobytes())
+                postings.title_weights = array("f", titles[in_title].tobytes())
+            self._postings[term_id] = postings
 
     def forget_closed(self, *, now: datetime, older_than: timedelta) -> list[str]:
         """Remove issues closed more than `older_than` before `now` (they can no longer be
