@@ -40,7 +40,8 @@ class _Section:
     pointer: str = ""  # the `>` source line right before the first `E` line
     e_lines: list[str] = field(default_factory=list)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
-    locations: list[tuple[str, int]] = field(default_factory=list)
+    # The latest frames: a test's own frame comes last in a native traceback.
+    locations: deque[tuple[str, int]] = field(default_factory=lambda: deque(maxlen=50))
     in_capture: bool = False
 
     def excerpt(self, file: str) -> str:
@@ -212,7 +213,7 @@ class PytestParser:
 
     def _note_location(self, section: _Section, line: str) -> None:
         found = _LOCATION.match(line) or _NATIVE_LOCATION.match(line)
-        if found is None or len(section.locations) >= 50:
+        if found is None:
             return
         path = found.group(1)
         if self._rootdir and path.startswith(self._rootdir):
@@ -267,29 +268,30 @@ class PytestParser:
     # -- matching sections to summary ids --------------------------------------------------------
 
     def _match_sections(self) -> dict[tuple[str, FailureKind], _Section]:
+        """Pair each section with its summary entry: same kind, same name after the file (a
+        collection error's name is the file). When two files hold a test of the same name, the
+        one whose file appears in the section's traceback wins."""
+        by_name: dict[tuple[FailureKind, str], list[_SummaryEntry]] = {}
+        for entry in self._summary:
+            by_name.setdefault((entry.kind, _section_name_of(entry)), []).append(entry)
         matched: dict[tuple[str, FailureKind], _Section] = {}
         for section in self._sections:
-            candidates = [
-                entry
-                for entry in self._summary
-                if entry.kind == section.kind
-                and (entry.node_id, entry.kind) not in matched
-                and _names_match(entry.node_id, section)
-            ]
+            candidates = by_name.get((section.kind, section.name))
             if not candidates:
                 continue
             files = {file for file, _ in section.locations}
             chosen = next(
                 (c for c in candidates if c.node_id.split("::", 1)[0] in files), candidates[0]
             )
+            candidates.remove(chosen)
             matched[(chosen.node_id, chosen.kind)] = section
         return matched
 
 
-def _names_match(node_id: str, section: _Section) -> bool:
-    if section.kind == FailureKind.COLLECTION:
-        return node_id == section.name
-    return node_id.endswith("::" + section.name)
+def _section_name_of(entry: _SummaryEntry) -> str:
+    if entry.kind == FailureKind.COLLECTION:
+        return entry.node_id
+    return entry.node_id.split("::", 1)[-1]
 
 
 def _split_summary(rest: str) -> tuple[str, str]:
