@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     github_private_key_path: Path | None = None
     github_token: SecretStr | None = None
     bot_login: str | None = None
+    # GitHub asks integrations to leave about a second between content-creating requests.
+    github_write_interval_seconds: float = Field(default=1.0, ge=0)
+    github_timeout_seconds: int = Field(default=15, gt=0)
 
     llm_provider: Literal["openai", "anthropic"] | None = None
     llm_base_url: str | None = None

@@ -205,7 +205,10 @@ def _retry(
         return _finish(
             claim, runtime, JobState.FAILED, f"{reason} (gave up after {claim.attempt} attempts)"
         )
-    delay = retry_after if retry_after is not None else backoff_seconds(claim.attempt)
+    # GitHub's wait (rate-limit reset, retry-after) is a minimum; backoff grows past it when the
+    # same limit keeps coming back.
+    backoff = backoff_seconds(claim.attempt)
+    delay = backoff if retry_after is None else max(retry_after, backoff)
     short = delay <= MAX_COUNTDOWN_SECONDS
     if not leases.reschedule(
         runtime.engine, claim=claim, delay=delay, reason=reason, published=short

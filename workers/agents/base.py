@@ -141,3 +141,7 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """A failure that retrying will not fix (bad options, 4xx from a remote)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

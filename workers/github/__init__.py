@@ -1,0 +1,1 @@
+"""Talking to GitHub: App and token auth, one client factory, error classification, publishing."""
