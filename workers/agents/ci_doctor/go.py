@@ -187,12 +187,15 @@ class GoParser:
         if test is not None:
             if action == "fail":
                 self._open(package, test).failed = True
+            elif action in ("pass", "skip"):
+                self._tests.pop((package, test), None)
         elif action in ("fail", "pass"):
-            self._end_package(package)
+            self._end_package(package, failed=action == "fail")
 
     def finish(self) -> FrameworkResult:
         for package, _ in list(self._tests):
-            self._end_package(package)
+            # A log cut off mid-package says nothing about the tests still running.
+            self._end_package(package, failed=False)
         # `go vet ./...` and `go build ./...` steps print the same `# package` blocks as
         # `go test` but no `FAIL <package> [build failed]` line after them.
         for package, build in list(self._builds.items()):
@@ -236,6 +239,8 @@ class GoParser:
             self._tests[owner].add(line)
 
     def _feed_framework_line(self, line: str, *, package: str, event_test: str | None) -> bool:
+        if line in ("FAIL", "PASS"):
+            return True
         run = _RUN_MARK.fullmatch(line)
         if run is not None:
             self._detected = True
@@ -253,7 +258,7 @@ class GoParser:
             self._detected = True
             if end["why"] in ("build failed", "setup failed"):
                 self._report_build_failure(end["package"])
-            self._end_package(end["package"])
+            self._end_package(end["package"], failed=end["status"] == "FAIL")
             return True
         return False
 
@@ -368,8 +373,14 @@ class GoParser:
             )
         )
 
-    def _end_package(self, package: str) -> None:
+    def _end_package(self, package: str, *, failed: bool) -> None:
         done = [key for key in self._tests if key[0] in (package, "")]
+        if failed:
+            # A test that started (`=== RUN`) and never finished in a failed package is the one
+            # that took the test binary down: `log.Fatal`, `os.Exit`, a crash in a goroutine.
+            for key in done:
+                if not self._tests[key].finished:
+                    self._tests[key].failed = True
         failed_children: dict[str, list[str]] = {}
         for key in done:
             parent = parent_of(key[1])

@@ -167,3 +167,16 @@ def test_memory_stays_bounded_on_endless_tests() -> None:
     lines.append("FAIL\texample.com/m\t0.1s")
     result = parse(lines)
     assert len(result.failures) == MAX_FAILURES
+
+
+@pytest.mark.parametrize("mode", ["verbose", "json"])
+def test_a_test_that_kills_the_binary_is_the_one_left_running(mode: str) -> None:
+    failures = by_id(parse_case(CORPUS / mode)[0])
+    crashed = failures["TestExitsEarly"]
+    assert crashed.excerpt.endswith("config file missing: shop.yaml")
+    assert "TestConfigLoads" not in failures
+
+
+def test_example_output_mismatch_keeps_got_and_want() -> None:
+    example = by_id(parse_case(CORPUS / "plain")[0])["ExampleTotal"]
+    assert example.excerpt == "got:\n349\nwant:\n350"
