@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -77,7 +78,8 @@ def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
     assert bot.post("/repos/alice/other/issues", json={"title": "x"}).status_code == 403
     # Apps cannot read /user.
     assert bot.get("/user").status_code == 403
-    time.sleep(2.2)
+    expires_at = datetime.fromisoformat(issued.json()["expires_at"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, expires_at.timestamp() - time.time()) + 0.2)
     expired = bot.get("/repos/alice/demo")
     assert expired.status_code == 401
     assert expired.json()["message"] == "Bad credentials"

@@ -17,7 +17,13 @@ def test_pygithub_app_flow_round_trip(sim: SimHandle) -> None:
     app_auth = Auth.AppAuth(sim.app_id, sim.app_private_key_pem)
     integration = GithubIntegration(auth=app_auth, base_url=sim.api_url)
     assert integration.get_repo_installation("alice", "demo").id == installation_id
-    client = Github(auth=Auth.AppInstallationAuth(app_auth, installation_id), base_url=sim.api_url)
+    # PyGithub spaces requests (0.25 s) and writes (1 s) by default; the simulator needs no pause.
+    client = Github(
+        auth=Auth.AppInstallationAuth(app_auth, installation_id),
+        base_url=sim.api_url,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     repo = client.get_repo("alice/demo")
 
     issue = repo.create_issue(title="Hello", body="body")
