@@ -40,6 +40,8 @@ _CARGO_TARGETS_FAILED = re.compile(r"error: \d+ targets? failed:")
 # Outside a test binary's run, only these lines can start something cargo prints.
 _TRIGGERS = ("running ", "error")
 _PANIC_NOTES = ("note: run with `RUST_BACKTRACE", "note: Some details are omitted")
+# A `#[should_panic]` test that returned normally.
+_DID_NOT_PANIC = "note: test did not panic as expected at "
 # libtest's status line names a `#[should_panic]` test with this suffix; its id has none.
 SHOULD_PANIC_SUFFIX = " - should panic"
 
@@ -314,6 +316,8 @@ class CargoParser:
             header = parse_panic_header(line)
             if header is not None and header[1] is not None:
                 return header[1], header[2]
+            if line.startswith(_DID_NOT_PANIC):
+                return parse_location(line[len(_DID_NOT_PANIC) :].strip())
         if panic is not None:
             return panic.file, panic.line
         return None, None

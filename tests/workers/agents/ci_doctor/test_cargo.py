@@ -37,7 +37,7 @@ def parse_case(case: Path) -> tuple[FrameworkResult, dict[str, Any]]:
 def test_corpus_covers_every_mode() -> None:
     names = {case.name for case in CASES}
     assert {"fail_fast", "no_fail_fast", "quiet", "nocapture", "compile_error"} <= names
-    assert {"nocapture_one_thread", "doctests_only"} <= names
+    assert {"nocapture_one_thread", "doctests_only", "workspace", "test_compile_error"} <= names
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -77,6 +77,17 @@ def test_compile_error_names_the_crate_and_the_first_error() -> None:
     assert (failure.id, failure.file, failure.line) == ("shapes", "src/lib.rs", 2)
     assert failure.excerpt.startswith("error[E0425]: cannot find value `heigth`")
     assert "could not compile" not in failure.excerpt
+
+
+def test_workspace_doctests_and_should_panic_locations() -> None:
+    result, _ = parse_case(CORPUS / "workspace")
+    failures = {failure.id: failure for failure in result.failures}
+    doctest = failures["shapes/src/lib.rs - area (line 5)"]
+    assert (doctest.file, doctest.line) == ("shapes/src/lib.rs", 5)
+    did_not_panic = failures["tests::negative_width_panics"]
+    assert (did_not_panic.file, did_not_panic.line) == ("shapes/src/lib.rs", 78)
+    binary = failures["tests::converts_one_inch"]
+    assert binary.excerpt.endswith("conversion is off\n  got: 2.5\n  want: 2.54")
 
 
 def test_nocapture_panic_is_matched_to_its_test_by_thread_name() -> None:
