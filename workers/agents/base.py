@@ -120,6 +120,9 @@ class AgentContext:
     options: BaseModel
     command: Mapping[str, Any] | None = None
     cancelled: Callable[[], bool] = field(default=lambda: False)
+    # A pull request's changed files (renames give both paths), when the worker fetched them
+    # (read-only); None when not known. The payload never lists them.
+    changed_files: tuple[str, ...] | None = None
 
     @property
     def repository(self) -> str | None:
