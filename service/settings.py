@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         return tuple(part.strip() for part in value.get_secret_value().split(",") if part.strip())
 
     @property
+    def github_configured(self) -> bool:
+        return self.github_app_id is not None or self.github_token is not None
+
+    @property
     def embedded(self) -> bool:
         """No broker configured: the service runs its own worker on a SQLite-backed broker."""
         return self.broker_url is None

@@ -65,6 +65,7 @@ class WorkerRuntime:
     celery: Celery
     publisher: ResultPublisher
     resolvers: ResolverFactory | None = None
+    identity: Callable[[], str] | None = None  # Hookwise's own GitHub login (loop guard)
     worker_name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     agents: Mapping[str, Any] = field(default_factory=lambda: AGENTS)
 
@@ -105,21 +106,30 @@ def _load_delivery(engine: Engine, delivery_id: str) -> tuple[str, str | None, d
 
 
 def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
-    settings = runtime.settings
+    try:
+        return _attempt(claim, runtime=runtime)
+    except TransientError as exc:
+        return _retry(claim, runtime, reason=str(exc), retry_after=exc.retry_after)
+    except PermanentError as exc:
+        return _finish(claim, runtime, JobState.FAILED, str(exc))
+    except SoftTimeLimitExceeded:
+        return _finish(claim, runtime, JobState.FAILED, "timed out")
+
+
+def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
     spec = runtime.agents.get(claim.agent)
     if spec is None:
         return _finish(claim, runtime, JobState.FAILED, f"unknown agent {claim.agent!r}")
     event, action, payload = _load_delivery(runtime.engine, claim.delivery_id)
-    skip_reason = _check_pending(claim, event=event, payload=payload, runtime=runtime)
+    skip_reason = _preflight(claim, event=event, payload=payload, runtime=runtime)
     if skip_reason is not None:
         return _finish(claim, runtime, JobState.SKIPPED, skip_reason)
     try:
         options = spec.options.model_validate(claim.options)
     except ValidationError as exc:
         return _finish(claim, runtime, JobState.FAILED, f"invalid options: {exc}")
-    with leases.Heartbeat(
-        runtime.engine, claim=claim, lease_seconds=settings.job_lease_seconds
-    ) as heartbeat:
+    lease = runtime.settings.job_lease_seconds
+    with leases.Heartbeat(runtime.engine, claim=claim, lease_seconds=lease) as heartbeat:
         context = AgentContext(
             job_id=claim.job_id,
             delivery_id=claim.delivery_id,
@@ -140,12 +150,6 @@ def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
             if heartbeat.lost.is_set():
                 return Outcome.LEASE_LOST
             return _finish(claim, runtime, JobState.CANCELLED, "cancelled while running")
-        except TransientError as exc:
-            return _retry(claim, runtime, reason=str(exc), retry_after=exc.retry_after)
-        except PermanentError as exc:
-            return _finish(claim, runtime, JobState.FAILED, str(exc))
-        except SoftTimeLimitExceeded:
-            return _finish(claim, runtime, JobState.FAILED, "timed out")
     return _finish(
         claim,
         runtime,
@@ -153,6 +157,18 @@ def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
         result.summary,
         result=result.model_dump(mode="json"),
     )
+
+
+def _preflight(
+    claim: leases.Claim, *, event: str, payload: Mapping[str, Any], runtime: WorkerRuntime
+) -> str | None:
+    """Why the job must not run (skip reason), checked in the worker because it needs GitHub."""
+    if runtime.identity is not None:
+        sender = payload.get("sender")
+        login = sender.get("login") if isinstance(sender, Mapping) else None
+        if isinstance(login, str) and login.lower() == runtime.identity().lower():
+            return f"event caused by Hookwise itself ({login})"
+    return _check_pending(claim, event=event, payload=payload, runtime=runtime)
 
 
 def _execute(agent: Callable[[AgentContext], Result], context: AgentContext) -> Result:

@@ -8,6 +8,7 @@ its runtime (engine, HTTP client, config) on first use, after the prefork pool h
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -20,6 +21,9 @@ from service.settings import Settings
 from service.store.db import create_db_engine
 from workers import reconciler
 from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, RUN_JOB
+from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
+from workers.github.client import GitHubFactory
+from workers.github.resolver import GitHubResolver, PermissionCache
 from workers.jobs import WorkerRuntime, run_job
 from workers.publish import ResultPublisher
 
@@ -55,17 +59,44 @@ class RuntimeHolder:
     def get(self) -> WorkerRuntime:
         with self._lock:
             if self._runtime is None:
-                self._runtime = WorkerRuntime(
-                    settings=self._settings,
-                    engine=create_db_engine(self._settings.resolved_database_url, pool_size=2),
-                    celery=self._celery,
-                    publisher=ResultPublisher(http=httpx.Client(), github=None),
-                )
+                self._runtime = build_worker_runtime(self._settings, celery=self._celery)
             return self._runtime
 
     def reset(self) -> None:
         with self._lock:
             self._runtime = None
+
+
+def token_cache_for(settings: Settings) -> TokenCache:
+    """Installation tokens shared by every worker on the same Redis; per process otherwise."""
+    broker = settings.broker_url or ""
+    if broker.startswith(("redis://", "rediss://")):
+        import redis
+
+        return RedisTokenCache(redis.Redis.from_url(broker, socket_timeout=5))
+    return MemoryTokenCache()
+
+
+def build_worker_runtime(settings: Settings, *, celery: Celery) -> WorkerRuntime:
+    engine = create_db_engine(settings.resolved_database_url, pool_size=2)
+    runtime = WorkerRuntime(
+        settings=settings,
+        engine=engine,
+        celery=celery,
+        publisher=ResultPublisher(http=httpx.Client(), github=None),
+    )
+    if settings.github_configured:
+        factory = GitHubFactory(settings, token_cache=token_cache_for(settings))
+        permissions = PermissionCache()
+
+        def resolvers(*, event: str, payload: Mapping[str, Any]) -> GitHubResolver:
+            installation = payload.get("installation") or {}
+            gh = factory.for_installation(installation.get("id"))
+            return GitHubResolver(gh, event=event, payload=payload, permissions=permissions)
+
+        runtime.resolvers = resolvers
+        runtime.identity = lambda: factory.identity.login
+    return runtime
 
 
 def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:

@@ -49,7 +49,7 @@ class GitHubResolver:
 
     def changed_files(self) -> Sequence[str]:
         with github_errors():
-            repo = self._gh.get_repo(self._repo_name, lazy=True)
+            repo = self._gh.get_repo(self._repo_name)
             if "pull_request" in self._payload:
                 pull = repo.get_pull(int(self._payload["pull_request"]["number"]))
                 files = list(pull.get_files())
@@ -69,11 +69,10 @@ class GitHubResolver:
         cached = self._permissions.get(self._repo_name, login)
         if cached is not None:
             return cached
-        repo = self._gh.get_repo(self._repo_name, lazy=True)
         try:
             with github_errors():
-                _, data = repo._requester.requestJsonAndCheck(
-                    "GET", f"{repo.url}/collaborators/{login}/permission"
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET", f"/repos/{self._repo_name}/collaborators/{login}/permission"
                 )
         except PermanentError as exc:
             if exc.status != 404:

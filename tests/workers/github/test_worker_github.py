@@ -1,0 +1,88 @@
+"""The worker resolves GitHub-dependent filters and the loop guard against the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from service.github_sim.testing import SimHandle
+from service.store.models import Job
+from tests.conftest import WEBHOOK_EXAMPLES
+from tests.workers.conftest import Receiver, add_job
+from tests.workers.github.conftest import token_settings
+from workers.celery_app import create_celery
+from workers.jobs import Outcome, run_job
+from workers.tasks import build_worker_runtime
+
+ISSUE = json.loads((WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes())
+
+
+def reason(engine: Engine, job_id: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(Job.reason).where(Job.id == job_id)).scalar_one())
+
+
+@pytest.fixture
+def world(sim: SimHandle) -> SimHandle:
+    sim.admin.create_user("Codertocat")
+    sim.admin.create_repo("Codertocat", "Hello-World")
+    sim.admin.create_user("octo-reader")
+    sim.admin.set_permission("Codertocat", "Hello-World", "octo-reader", "read")
+    return sim
+
+
+@pytest.mark.parametrize(
+    ("sender", "outcome", "why"),
+    [
+        ("Codertocat", Outcome.SUCCEEDED, None),  # the owner: admin
+        ("octo-reader", Outcome.SKIPPED, "sender octo-reader has read permission; write required"),
+        ("stranger", Outcome.SKIPPED, "sender stranger has none permission; write required"),
+    ],
+)
+def test_permission_is_checked_through_the_api(
+    world: SimHandle,
+    tmp_path: Path,
+    engine: Engine,
+    database_url: str,
+    receiver: Receiver,
+    sender: str,
+    outcome: Outcome,
+    why: str | None,
+) -> None:
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    payload = {**ISSUE, "sender": {**ISSUE["sender"], "login": sender}}
+    job_id = add_job(
+        engine,
+        options={"url": receiver.url},
+        pending={"paths": None, "permission": "write", "login": sender},
+        payload=json.dumps(payload).encode(),
+    )
+    assert run_job(job_id=job_id, runtime=runtime) is outcome
+    if why:
+        assert reason(engine, job_id) == why
+
+
+def test_events_caused_by_hookwise_itself_are_skipped(
+    world: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    payload = {**ISSUE, "sender": {**ISSUE["sender"], "login": "hookwise-user"}}
+    job_id = add_job(engine, payload=json.dumps(payload).encode())
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SKIPPED
+    assert reason(engine, job_id) == "event caused by Hookwise itself (hookwise-user)"
+
+
+def test_github_outage_during_checks_reschedules_the_job(
+    world: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    world.admin.inject_fault("error", status=503, path="/permission$", count=20)
+    job_id = add_job(engine, pending={"paths": None, "permission": "write", "login": "Codertocat"})
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.RETRY
+    assert "GitHub 503" in reason(engine, job_id)
