@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, gt=0)
     job_requeue_after_seconds: float = Field(default=60.0, gt=0)
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    redeliver_interval_seconds: float = Field(default=300.0, gt=0)
     broker_timeout_seconds: float = Field(default=5.0, gt=0)
     task_time_limit_seconds: int = Field(default=25 * 60, gt=0)
     log_level: str = "INFO"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 RUN_JOB = "hookwise.run_job"
 RECONCILE = "hookwise.reconcile"
 DISPATCH_DELIVERY = "hookwise.dispatch_delivery"
+REDELIVER = "hookwise.redeliver"
 QUEUE = "celery"
 
 
@@ -64,10 +65,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": 30.0,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
-        "beat_schedule": {
-            "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds},
-        },
+        "beat_schedule": beat_schedule(settings),
     }
+
+
+def beat_schedule(settings: Settings) -> dict[str, Any]:
+    schedule: dict[str, Any] = {
+        "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_interval_seconds},
+    }
+    if settings.github_app_id is not None:
+        # Listing hook deliveries costs API calls; every few minutes is plenty for a 3-day log.
+        schedule["redeliver"] = {"task": REDELIVER, "schedule": settings.redeliver_interval_seconds}
+    return schedule
 
 
 def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:

@@ -33,6 +33,7 @@ from workers.agents.base import (
 )
 from workers.agents.registry import AGENTS
 from workers.celery_app import RUN_JOB
+from workers.github.client import GitHubFactory
 from workers.publish import ResultPublisher
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,7 @@ class WorkerRuntime:
     publisher: ResultPublisher
     resolvers: ResolverFactory | None = None
     identity: Callable[[], str] | None = None  # Hookwise's own GitHub login (loop guard)
+    github: GitHubFactory | None = None
     worker_name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     agents: Mapping[str, Any] = field(default_factory=lambda: AGENTS)
 

@@ -8,21 +8,24 @@ its runtime (engine, HTTP client, config) on first use, after the prefork pool h
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx
 import structlog
 from celery import Celery, Task
 from celery.signals import worker_process_init
+from sqlalchemy import select
 
 from service.automations import identity_for, load_central_config
 from service.settings import Settings
 from service.store.db import create_db_engine
+from service.store.models import Delivery
 from workers import reconciler
-from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, RUN_JOB
+from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, REDELIVER, RUN_JOB
 from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
 from workers.github.client import GitHubFactory
+from workers.github.redelivery import redeliver_missed
 from workers.github.resolver import GitHubResolver, PermissionCache
 from workers.jobs import WorkerRuntime, run_job
 from workers.publish import ResultPublisher
@@ -96,6 +99,7 @@ def build_worker_runtime(settings: Settings, *, celery: Celery) -> WorkerRuntime
 
         runtime.resolvers = resolvers
         runtime.identity = lambda: factory.identity.login
+        runtime.github = factory
     return runtime
 
 
@@ -123,7 +127,11 @@ def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:
     def reconcile_task() -> dict[str, int]:
         return reconcile_now(holder)
 
-    del run_job_task, dispatch_delivery_task, reconcile_task
+    @app.task(name=REDELIVER, base=HookwiseTask)  # type: ignore[untyped-decorator]
+    def redeliver_task() -> int:
+        return redeliver_now(holder)
+
+    del run_job_task, dispatch_delivery_task, reconcile_task, redeliver_task
     return holder
 
 
@@ -136,6 +144,23 @@ def _dispatch(holder: RuntimeHolder, delivery_id: str) -> list[str]:
         identity=holder.identity,
         max_attempts=runtime.settings.job_max_attempts,
     )
+
+
+def redeliver_now(holder: RuntimeHolder) -> int:
+    """Ask GitHub for the App's failed deliveries that we never recorded; returns how many."""
+    runtime = holder.get()
+    if runtime.github is None or not runtime.github.is_app:
+        return 0
+    engine = runtime.engine
+
+    def recorded(guids: Collection[str]) -> set[str]:
+        if not guids:
+            return set()
+        with engine.connect() as conn:
+            rows = conn.execute(select(Delivery.id).where(Delivery.id.in_(list(guids))))
+            return set(rows.scalars())
+
+    return len(redeliver_missed(runtime.github, recorded=recorded).requested)
 
 
 def reconcile_now(holder: RuntimeHolder) -> dict[str, int]:

@@ -108,6 +108,20 @@ class GitHubFactory:
             raise PermanentError("no GitHub credentials configured")
         return self._client(Auth.Token(token.get_secret_value()))
 
+    @property
+    def is_app(self) -> bool:
+        return self._tokens is not None
+
+    def app_jwt(self) -> str:
+        """A JWT authenticating as the App itself (for `/app/...` endpoints)."""
+        if self._tokens is None:
+            raise PermanentError("this needs a GitHub App (HOOKWISE_GITHUB_APP_ID)")
+        return self._tokens.jwt()
+
+    @property
+    def api_url(self) -> str:
+        return self._settings.github_api_url
+
     @cached_property
     def identity(self) -> Identity:
         """Who Hookwise is on GitHub: the App's bot user, or the token's user (loop guard)."""
