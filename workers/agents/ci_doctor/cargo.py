@@ -218,7 +218,8 @@ class CargoParser:
             self._in_failure_list = False
             test_id = section[1]
             target.add_failed(test_id)
-            self._section = target.sections.setdefault(test_id, [])
+            if test_id in target.sections or len(target.sections) < MAX_FAILURES:
+                self._section = target.sections.setdefault(test_id, [])
             return
         if self._section is not None:
             if len(self._section) < MAX_SECTION_LINES:
@@ -287,7 +288,7 @@ class CargoParser:
         for test_id in target.failed:
             if len(self._failures) >= MAX_FAILURES:
                 break
-            self._failures.append(self._failure_for(target, test_id))
+            self._append(self._failure_for(target, test_id))
         self._target = None
         self._section = None
         self._in_failure_list = False
@@ -351,7 +352,7 @@ class CargoParser:
             diagnostic.file, diagnostic.line = parse_location(arrow["loc"])
 
     def _report_build_failure(self, crate: str) -> None:
-        if crate in self._build_failed_units:
+        if crate in self._build_failed_units or len(self._build_failed_units) >= MAX_FAILURES:
             self._diagnostics = []
             return
         self._build_failed_units.add(crate)
@@ -360,7 +361,7 @@ class CargoParser:
         excerpt = "\n".join("\n".join(d.lines) for d in diagnostics)
         if not excerpt:
             excerpt = f"could not compile `{crate}`"
-        self._failures.append(
+        self._append(
             Failure(
                 id=crate,
                 kind=FailureKind.BUILD,
@@ -371,3 +372,7 @@ class CargoParser:
             )
         )
         self._diagnostics = []
+
+    def _append(self, failure: Failure) -> None:
+        if len(self._failures) < MAX_FAILURES:
+            self._failures.append(failure)

@@ -163,3 +163,17 @@ def test_memory_stays_bounded_on_endless_failures() -> None:
     lines += [f"test t{index} ... FAILED" for index in range(MAX_FAILURES * 3)]
     result = parse(lines)
     assert len(result.failures) == MAX_FAILURES
+
+
+def test_memory_stays_bounded_on_endless_sections_and_crates() -> None:
+    lines = ["running 9 tests", "failures:", ""]
+    for index in range(MAX_FAILURES * 2):
+        lines += [f"---- t{index} stdout ----", "x" * 100]
+    lines.append("test result: FAILED. 0 passed; 9 failed")
+    lines += [f"error: could not compile `c{index}` (lib)" for index in range(MAX_FAILURES * 2)]
+    parser = CargoParser()
+    for line in lines:
+        parser.feed(line)
+    result = parser.finish()
+    assert len(result.failures) == MAX_FAILURES
+    assert result.build_error
