@@ -8,7 +8,7 @@ from typing import Literal
 
 import jwt
 
-from service.github_sim.models import Account
+from service.github_sim.models import Account, InstallationToken
 from service.github_sim.world import SimError, World
 
 # GitHub rejects App JWTs whose exp is more than 10 minutes ahead, and tolerates a little clock
@@ -24,6 +24,7 @@ class Principal:
     kind: PrincipalKind
     account: Account | None = None
     installation_id: int | None = None
+    token: InstallationToken | None = None
 
     @property
     def rate_key(self) -> str:
@@ -102,6 +103,7 @@ def resolve_principal(world: World, authorization: str | None) -> Principal:
             kind="installation",
             account=world.bot_account(),
             installation_id=issued.installation_id,
+            token=issued,
         )
     if looks_like_jwt(credential):
         verify_app_jwt(world, credential)

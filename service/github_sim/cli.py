@@ -18,6 +18,11 @@ def _parse_users(values: list[str]) -> dict[str, str]:
     return users
 
 
+def _reachable(host: str) -> str:
+    """A wildcard bind address is no address to put in URLs; point local clients at loopback."""
+    return {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+
+
 def _public_key_from(path: Path) -> str:
     from cryptography.hazmat.primitives import serialization
 
@@ -73,7 +78,7 @@ def github_sim(
     if (app_id is None) != (app_key is None):
         raise typer.BadParameter("--app-id and --app-key go together", param_hint="--app-id")
     config = SimConfig(
-        public_url=public_url or f"http://{host}:{port}",
+        public_url=public_url or f"http://{_reachable(host)}:{port}",
         users=_parse_users(user or []),
         app_id=app_id,
         app_slug=app_slug,

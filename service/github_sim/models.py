@@ -256,6 +256,8 @@ class InstallationToken(BaseModel):
     token: str
     installation_id: int
     expires_at: datetime
+    repository_ids: list[int] | None = None
+    """The repositories this token was narrowed to at issue time; None means the installation's."""
 
 
 class Delivery(BaseModel):

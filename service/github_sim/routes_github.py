@@ -47,9 +47,8 @@ def _repo(request: Request, owner: str, repo: str, *, write: bool = False) -> Re
     world = _world(request)
     found = world.find_repo(owner, repo)
     principal = _principal(request)
-    if principal.kind == "installation":
-        installation = world.find_installation(principal.installation_id or -1)
-        covered = any(item.id == found.id for item in world.installation_repos(installation))
+    if principal.kind == "installation" and principal.token is not None:
+        covered = any(item.id == found.id for item in world.token_repos(principal.token))
         if not covered and (found.private or write):
             raise (
                 not_found()
@@ -1140,17 +1139,13 @@ async def create_installation_token(request: Request, installation_id: int) -> R
     installation = world.find_installation(installation_id)
     body = await json_body(request)
     names = body.get("repositories")
-    repos = world.installation_repos(installation)
-    if isinstance(names, list):
-        known = {repo.name for repo in repos}
-        missing = [name for name in names if name not in known]
-        if missing:
-            raise SimError(
-                422,
-                "There is at least one repository that does not exist or is not accessible"
-                " to the parent installation.",
-            )
-    issued = world.issue_installation_token(installation, f"ghs_{secrets.token_urlsafe(27)}")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(name, str) for name in names)
+    ):
+        raise validation_failed("InstallationToken", "repositories", "invalid")
+    issued = world.issue_installation_token(
+        installation, f"ghs_{secrets.token_urlsafe(27)}", repository_names=names
+    )
     document = {
         "token": issued.token,
         "expires_at": iso(issued.expires_at),
@@ -1163,20 +1158,17 @@ async def create_installation_token(request: Request, installation_id: int) -> R
 @github_router.get("/installation/repositories")
 async def installation_repositories(request: Request) -> Response:
     principal = _principal(request)
-    if principal.kind != "installation":
-        raise (
-            SimError(403, "Resource not accessible by integration")
-            if principal.kind != "anonymous"
-            else requires_authentication()
-        )
+    if principal.kind == "anonymous":
+        raise requires_authentication()
+    if principal.token is None:
+        raise SimError(403, "Resource not accessible by integration")
     world = _world(request)
-    repos = world.installation_repos(world.find_installation(principal.installation_id or -1))
+    repos = world.token_repos(principal.token)
+    selection = world.find_installation(principal.token.installation_id).repository_selection
     page, headers = paginate(request, repos)
     document = {
         "total_count": len(repos),
-        "repository_selection": world.find_installation(
-            principal.installation_id or -1
-        ).repository_selection,
+        "repository_selection": selection if principal.token.repository_ids is None else "selected",
         "repositories": [world.repo_json(repo) for repo in page],
     }
     return json_answer(request, document, headers=headers)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -172,6 +173,7 @@ async def github_pipeline(
     response.headers.update(faults.rate_headers(window))
     response.headers["x-github-api-version-selected"] = "2022-11-28"
     response.headers["x-github-media-type"] = "github.v3; format=json"
+    response.headers["x-github-request-id"] = uuid.uuid4().hex[:20].upper()
     sim.dispatch_events()
     if request.method != "GET":
         sim.persist()

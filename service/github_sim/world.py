@@ -1309,19 +1309,44 @@ class World:
                 return installation
         return None
 
+    def token_repos(self, issued: InstallationToken) -> list[Repository]:
+        """The repositories an installation token may act on."""
+        repos = self.installation_repos(self.find_installation(issued.installation_id))
+        if issued.repository_ids is None:
+            return repos
+        return [repo for repo in repos if repo.id in issued.repository_ids]
+
     def find_installation(self, installation_id: int) -> Installation:
         installation = self.data.installations.get(installation_id)
         if installation is None:
             raise not_found()
         return installation
 
-    def issue_installation_token(self, installation: Installation, token: str) -> InstallationToken:
+    def issue_installation_token(
+        self,
+        installation: Installation,
+        token: str,
+        *,
+        repository_names: list[str] | None = None,
+    ) -> InstallationToken:
+        """A `ghs_` token; `repository_names` narrows it, and must lie inside the installation."""
         if self.app is None:
             raise not_found()
+        narrowed: list[int] | None = None
+        if repository_names is not None:
+            by_name = {repo.name.lower(): repo.id for repo in self.installation_repos(installation)}
+            if any(name.lower() not in by_name for name in repository_names):
+                raise SimError(
+                    422,
+                    "There is at least one repository that does not exist or is not accessible"
+                    " to the parent installation.",
+                )
+            narrowed = [by_name[name.lower()] for name in repository_names]
         issued = InstallationToken(
             token=token,
             installation_id=installation.id,
             expires_at=self.now() + self.app.installation_token_ttl,
+            repository_ids=narrowed,
         )
         self.data.installation_tokens[token] = issued
         return issued

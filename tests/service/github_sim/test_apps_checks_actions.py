@@ -69,6 +69,10 @@ def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
         github(ALICE).post(f"/app/installations/{installation_id}/access_tokens").status_code == 401
     )
     assert app.post("/app/installations/424242/access_tokens").status_code == 404
+    outside = app.post(
+        f"/app/installations/{installation_id}/access_tokens", json={"repositories": ["other"]}
+    )
+    assert outside.status_code == 422
 
     bot = github(token)
     listed = bot.get("/installation/repositories").json()
@@ -79,6 +83,12 @@ def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
     # Apps cannot read /user.
     assert bot.get("/user").status_code == 403
     expires_at = datetime.fromisoformat(issued.json()["expires_at"].replace("Z", "+00:00"))
+    # A token narrowed to no repositories may write nowhere, though its installation could.
+    narrowed = app.post(
+        f"/app/installations/{installation_id}/access_tokens", json={"repositories": []}
+    ).json()["token"]
+    assert github(narrowed).post("/repos/alice/demo/issues", json={"title": "x"}).status_code == 403
+    assert github(narrowed).get("/installation/repositories").json()["total_count"] == 0
     time.sleep(max(0.0, expires_at.timestamp() - time.time()) + 0.2)
     expired = bot.get("/repos/alice/demo")
     assert expired.status_code == 401
