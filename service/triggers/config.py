@@ -46,6 +46,7 @@ class Automation:
     agent: str
     options_json: bytes  # the validated `with:` block; decoded afresh for every job
     enabled: bool = True
+    locked: bool = False  # central config only: repositories may not replace or disable it
     description: str | None = None
     condition: Condition | None = None
     permission: str | None = None
@@ -70,6 +71,7 @@ class Config:
     version: int
     automations: tuple[Automation, ...]
     source: str = "<config>"
+    disable: frozenset[str] = frozenset()  # repository config: central automations to turn off
     # webhook event → automation name → its triggers for that event (precomputed: hot path)
     _triggers_by_event: Mapping[str, Mapping[str, tuple[EventTrigger, ...]]] = field(
         init=False, repr=False, compare=False
@@ -83,6 +85,12 @@ class Config:
                 by_name[automation.name] = (*by_name.get(automation.name, ()), trigger)
         frozen = {event: MappingProxyType(by_name) for event, by_name in index.items()}
         object.__setattr__(self, "_triggers_by_event", MappingProxyType(frozen))
+
+    def automation(self, name: str) -> Automation | None:
+        for automation in self.automations:
+            if automation.name == name:
+                return automation
+        return None
 
     def triggers_for(self, webhook_event: str) -> Mapping[str, tuple[EventTrigger, ...]]:
         """Automation name → its triggers listening to a webhook event."""

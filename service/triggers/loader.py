@@ -63,7 +63,13 @@ def load_config(text: str, *, source: str, agents: Mapping[str, type[BaseModel]]
     automations = _Loader(issues=issues, agents=agents).load(document.data)
     if issues.found:
         raise ConfigError(issues.found)
-    return Config(version=1, automations=tuple(automations), source=source)
+    disable = document.data.get("disable") or []
+    return Config(
+        version=1,
+        automations=tuple(automations),
+        source=source,
+        disable=frozenset([disable] if isinstance(disable, str) else disable),
+    )
 
 
 class _Issues:
@@ -211,6 +217,7 @@ class _Loader:
             agent=model.agent,
             options_json=options_json,
             enabled=model.enabled,
+            locked=model.locked,
             description=model.description,
             condition=condition,
             permission=model.permission,

@@ -56,6 +56,7 @@ class AutomationModel(_Strict):
     name: str = Field(min_length=1)
     description: str | None = None
     enabled: bool = True
+    locked: bool = False
     on: Any
     condition: str | None = Field(default=None, alias="if")
     agent: str = Field(min_length=1)
@@ -68,3 +69,4 @@ class AutomationModel(_Strict):
 class ConfigModel(_Strict):
     version: Literal[1]
     automations: list[Any]
+    disable: StringList = Field(default_factory=list)
