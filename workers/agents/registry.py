@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from workers.agents.respond_options import RespondOptions
+
 
 class NotifyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,6 +46,12 @@ AGENTS: Mapping[str, AgentSpec] = {
             entrypoint="workers.agents.notify:run",
             options=NotifyOptions,
             description="POST a JSON summary of the event to a URL (Slack-compatible `text`).",
+        ),
+        AgentSpec(
+            name="respond",
+            entrypoint="workers.agents.respond:run",
+            options=RespondOptions,
+            description="A templated sticky comment and labels when conditions and rules hold.",
         ),
     )
 }
