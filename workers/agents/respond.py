@@ -244,7 +244,9 @@ def respond(context: AgentContext, options: RespondOptions) -> Result:
     reasons = unmet_conditions(options.when, subject=subject, missing=missing)
     if reasons:
         return _nothing(reasons)
-    outcome = apply_rules(options.rules, subject=subject, changed_files=context.changed_files)
+    # An issue changes no files: its path rules simply do not match.
+    changed_files = context.changed_files if subject.is_pull_request else ()
+    outcome = apply_rules(options.rules, subject=subject, changed_files=changed_files)
     if options.rules and not outcome.labels:
         return _nothing(["no rule matched", *outcome.notes])
     labels = tuple(dict.fromkeys((*options.labels, *outcome.labels)))

@@ -456,3 +456,8 @@ def test_options_round_trip_through_the_stored_json() -> None:
     assert again.model_dump(mode="json") == stored
     assert again.rules[0].title is not None
     assert again.rules[0].title.search("CRASH")
+
+
+def test_path_rules_on_an_issue_simply_do_not_match() -> None:
+    result = run_matched(issue_opened(title="Crash on save"), event="issues")["label-by-text"]
+    assert result.summary == "respond: labels +bug"
