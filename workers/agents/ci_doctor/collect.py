@@ -75,7 +75,11 @@ class FailureList:
         excerpt: str = "",
         file: str | None = None,
         line: int | None = None,
+        merge_excerpts: bool = False,
     ) -> None:
+        """Record a failure; a repeat of the same (id, kind) fills in what the first lacked, or
+        with `merge_excerpts` also appends an excerpt that differs (one test can fail and then
+        error in its teardown, printed as two blocks)."""
         key = (failure_id, kind)
         known = self.items.get(key)
         if known is None:
@@ -90,10 +94,13 @@ class FailureList:
                 framework=self.framework,
             )
             return
+        merged = known.excerpt or excerpt
+        if merge_excerpts and known.excerpt and excerpt and excerpt not in known.excerpt:
+            merged = f"{known.excerpt}\n\n{excerpt}"[: MAX_EXCERPT_LINES * MAX_EXCERPT_LINE_CHARS]
         self.items[key] = Failure(
             id=failure_id,
             kind=kind,
-            excerpt=known.excerpt or excerpt,
+            excerpt=merged,
             file=known.file or file,
             line=known.line if known.line is not None else line,
             framework=self.framework,

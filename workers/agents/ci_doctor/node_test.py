@@ -26,6 +26,7 @@ _RECENT_ERROR = re.compile(r"(?:# )?(?:[\w.]+ )?\w*(?:Error|Exception)\b[^:]{0,8
 _YAML_KEY = re.compile(r"\s*(\w+): ?(.*)")
 _MAX_STACK_DEPTH = 64
 _RECENT_ERROR_TTL = 60
+_CANCELLED = "test did not finish before its parent and was cancelled"
 
 
 @dataclass(slots=True)
@@ -49,6 +50,7 @@ class NodeTestParser:
         self._dot_list = False
         self._dot_groups: list[list[tuple[list[str], str, tuple[str, int] | None]]] = []
         self._dot_entries = 0
+        self._cancelled_tail = 0  # dot: how many of the last entries were cancelled by a parent
         self._pending: _Pending | None = None
         self._pending_style = ""
         self._recent_error: list[str] = []
@@ -161,9 +163,14 @@ class NodeTestParser:
             return
         if style == "tap":
             fields = _tap_yaml(pending.lines)
-            if fields.get("failureType") in ("subtestsFailed", "'subtestsFailed'"):
+            if _unquote(fields.get("failureType", "")) == "subtestsFailed":
                 return
             excerpt, location = _tap_excerpt(fields)
+            if _unquote(fields.get("type", "")) == "suite":
+                # A describe whose hook threw: its tests are already reported (cancelled);
+                # the hook's error is what explains them.
+                self._explain_children(pending.parts, excerpt)
+                return
         else:
             excerpt, location = _console_excerpt(pending.lines)
         if style == "dot":
@@ -171,8 +178,32 @@ class NodeTestParser:
             return
         self._record(pending.parts, excerpt, location)
 
+    def _explain_children(self, parts: list[str], excerpt: str) -> None:
+        prefix = " > ".join(parts) + " > "
+        for failure in self._failures.as_list():
+            if failure.id.startswith(prefix):
+                self._failures.add(failure.id, failure.kind, excerpt=excerpt, merge_excerpts=True)
+
     def _collect_dot(self, name: str, excerpt: str, location: tuple[str, int] | None) -> None:
         children = _SUBTESTS_FAILED.fullmatch(excerpt.strip())
+        if children is None and _CANCELLED in excerpt:
+            self._cancelled_tail += 1
+        elif children is None and self._cancelled_tail:
+            # The entry after tests cancelled by their parent is that parent: a describe whose
+            # hook threw. It adopts them and lends them its error; it is not a test itself.
+            count = min(self._cancelled_tail, len(self._dot_groups))
+            self._cancelled_tail = 0
+            adopted = self._dot_groups[len(self._dot_groups) - count :]
+            del self._dot_groups[len(self._dot_groups) - count :]
+            merged = [
+                ([name, *parts], f"{text}\n{excerpt}", where)
+                for group in adopted
+                for parts, text, where in group
+            ]
+            self._dot_groups.append(merged)
+            return
+        else:
+            self._cancelled_tail = 0
         if children is None:
             if self._dot_entries < MAX_FAILURES:
                 self._dot_entries += 1

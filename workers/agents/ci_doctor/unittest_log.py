@@ -116,7 +116,14 @@ class UnittestParser:
             return
         self._block = None
         file, line = block.location()
-        self._failures.add(block.test_id, block.kind, excerpt=block.excerpt(), file=file, line=line)
+        self._failures.add(
+            block.test_id,
+            block.kind,
+            excerpt=block.excerpt(),
+            file=file,
+            line=line,
+            merge_excerpts=True,
+        )
 
 
 def _test_id(name: str, qualifier: str) -> tuple[str, FailureKind]:
