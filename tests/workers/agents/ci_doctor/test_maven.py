@@ -46,7 +46,7 @@ def by_id(result: FrameworkResult) -> dict[str, Any]:
 def test_corpus_covers_every_mode() -> None:
     names = {case.name for case in CASES}
     assert {"test", "quiet_verify", "full_stack_traces", "compile_error"} <= names
-    assert "test_compile_error" in names
+    assert {"test_compile_error", "multi_module", "junit5_features"} <= names
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -92,6 +92,21 @@ def test_compile_error_names_the_project_and_javacs_message() -> None:
     assert failure.line == 5
     assert "cannot find symbol" in failure.excerpt
     assert "symbol:   method sum(int[])" in failure.excerpt
+
+
+def test_fail_at_end_reports_one_modules_tests_and_the_others_compile_error() -> None:
+    result = parse_case(CORPUS / "multi_module")[0]
+    assert result.build_error
+    kinds = {failure.id: failure.kind for failure in result.failures}
+    assert kinds["web"] is FailureKind.BUILD
+    assert kinds["com.example.shop.PriceCalculatorTest.bigCartTotal"] is FailureKind.FAILED
+
+
+def test_grouped_assertions_keep_every_failure_message() -> None:
+    failures = by_id(parse_case(CORPUS / "junit5_features")[0])
+    grouped = failures["ReportTest.groupedAssertions"].excerpt
+    assert "first total ==> expected: <1> but was: <2>" in grouped
+    assert "second total ==> expected: <3> but was: <4>" in grouped
 
 
 def test_surefire_3_and_junit_4_headers() -> None:
