@@ -178,3 +178,23 @@ class JobDurationBucket(Base):
     agent: Mapped[str] = mapped_column(String(64), primary_key=True)
     le: Mapped[str] = mapped_column(String(16), primary_key=True)  # bucket bound, "+Inf" or "sum"
     value: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PublishedOutput(Base):
+    """One object Hookwise keeps on GitHub (a sticky comment, a review, a check run, a draft PR).
+
+    The row is claimed before the object is created, so two jobs never both create it; `github_id`
+    is stored right after. A row claimed but without an id means an attempt died in between: the
+    next one looks for the object on GitHub (by its hidden marker) before creating another.
+    """
+
+    __tablename__ = "published_outputs"
+
+    repository: Mapped[str] = mapped_column(String(256), primary_key=True)
+    target: Mapped[str] = mapped_column(String(256), primary_key=True)  # "#12", a sha, a branch
+    automation: Mapped[str] = mapped_column(String(128), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(512), primary_key=True)  # "comment", "review:<sha>"
+    github_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

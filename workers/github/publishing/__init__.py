@@ -1,0 +1,1 @@
+"""Publishing a Result to GitHub exactly once: one module per kind of output, one ledger."""
