@@ -83,6 +83,23 @@ async def get_pull(request: Request, owner: str, repo: str, pull_number: int) ->
     return json_answer(request, world.pull_json(found, issue))
 
 
+@router.patch(REPO + "/pulls/{pull_number:int}")
+async def update_pull(request: Request, owner: str, repo: str, pull_number: int) -> Response:
+    world = world_of(request)
+    found = visible_repo(request, owner, repo, write=True)
+    issue = world.find_pull(found, pull_number)
+    body = await json_body(request)
+    world.update_issue(
+        found,
+        issue,
+        actor=acting_account(request),
+        title=body.get("title"),
+        body=body.get("body"),
+        state=body.get("state"),
+    )
+    return json_answer(request, world.pull_json(found, issue))
+
+
 @router.get(REPO + "/pulls/{pull_number:int}/files")
 async def list_pull_files(request: Request, owner: str, repo: str, pull_number: int) -> Response:
     world = world_of(request)

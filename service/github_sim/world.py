@@ -526,14 +526,16 @@ class World:
         if state is not None and state not in ("open", "closed"):
             raise validation_failed("Issue", "state", "invalid")
         issue.updated_at = self.now()
-        if changes:
-            self.emit(
-                repo,
-                "issues",
-                "edited",
-                actor,
-                {"issue": self.issue_json(repo, issue), "changes": changes},
-            )
+        if changes and issue.pull is not None:
+            edited: Json = {
+                "number": issue.number,
+                "changes": changes,
+                "pull_request": self.pull_json(repo, issue),
+            }
+            self.emit(repo, "pull_request", "edited", actor, edited)
+        elif changes:
+            edited = {"issue": self.issue_json(repo, issue), "changes": changes}
+            self.emit(repo, "issues", "edited", actor, edited)
         if labels is not None:
             self.set_labels(repo, issue, labels, actor=actor)
         if state is not None and state != issue.state:

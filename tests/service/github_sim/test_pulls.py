@@ -53,6 +53,9 @@ def test_create_list_and_get_pull_requests(sim: SimHandle, github: Any) -> None:
     assert alice.get("/repos/alice/demo/pulls/7").status_code == 404
     # A pull request is an issue too.
     assert "pull_request" in alice.get("/repos/alice/demo/issues/1").json()
+    closed = alice.patch("/repos/alice/demo/pulls/1", json={"state": "closed", "title": "Done"})
+    assert (closed.json()["state"], closed.json()["title"]) == ("closed", "Done")
+    assert alice.get("/repos/alice/demo/pulls").json() == []
 
 
 def test_diff_media_type_files_and_commits(sim: SimHandle, github: Any) -> None:

@@ -47,6 +47,7 @@ def test_every_emitted_event_is_signed_and_matches_its_schema(
     )
     sim.admin.push("alice", "demo", branch="fix", files={"a.py": "x = 2\n"}, author="bob")
     bot.post(f"/repos/alice/demo/issues/{pull['number']}/labels", json={"labels": ["fix"]})
+    alice.patch(f"/repos/alice/demo/pulls/{pull['number']}", json={"title": "Fix it"})
     alice.patch(f"/repos/alice/demo/issues/{pull['number']}", json={"state": "closed"})
     check = bot.post(
         "/repos/alice/demo/check-runs",
@@ -71,6 +72,7 @@ def test_every_emitted_event_is_signed_and_matches_its_schema(
         ("pull_request", "opened"),
         ("pull_request", "synchronize"),
         ("pull_request", "labeled"),
+        ("pull_request", "edited"),
         ("pull_request", "closed"),
         ("check_run", "created"),
         ("check_run", "completed"),
