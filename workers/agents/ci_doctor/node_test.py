@@ -137,7 +137,13 @@ class NodeTestParser:
         while self._tree and self._tree[-1][0] >= indent:
             closed_indent, closed_name = self._tree.pop()
             if closed_indent == indent and closed_name == name:
-                return  # a suite's own closing line: it failed through its children
+                # A suite's own closing line. Not a test; if it failed by itself (a hook
+                # threw), the error under it explains its cancelled tests.
+                if symbol == "✖":
+                    parts = [suite for _, suite in self._tree] + [name]
+                    self._pending = _Pending(parts=parts, indent=indent)
+                    self._pending_style = "spec-suite"
+                return
         if symbol == "▶":
             if len(self._tree) < _MAX_STACK_DEPTH:
                 self._tree.append((indent, name))
@@ -173,6 +179,10 @@ class NodeTestParser:
                 return
         else:
             excerpt, location = _console_excerpt(pending.lines)
+        if style == "spec-suite":
+            if excerpt and not _SUBTESTS_FAILED.fullmatch(excerpt.strip()):
+                self._explain_children(pending.parts, excerpt)
+            return
         if style == "dot":
             self._collect_dot(pending.parts[0], excerpt, location)
             return
