@@ -74,6 +74,14 @@ def parse_panic_header(line: str) -> tuple[str, str | None, int | None] | None:
     return name, match["file"], int(match["line"])
 
 
+def parse_stack_overflow(line: str) -> str | None:
+    """`thread 'NAME' (TID) has overflowed its stack` names the test that overflowed."""
+    if not line.startswith("thread '") or not line.endswith(" has overflowed its stack"):
+        return None
+    name_end = line.find("'", 8)
+    return line[8:name_end] if name_end > 8 else None
+
+
 def is_panic_terminator(line: str) -> bool:
     """Lines after a panic message that are boilerplate, not part of the message."""
     stripped = line.strip()
@@ -201,6 +209,14 @@ class CargoParser:
         self._diagnostics = []
 
     def _feed_target(self, target: _Target, line: str) -> None:
+        overflowed = parse_stack_overflow(line)
+        if overflowed is not None:
+            # The abort that follows kills the test binary before any summary: this line is
+            # all that names the test.
+            target.add_failed(overflowed)
+            if len(target.panics) < MAX_FAILURES:
+                target.panics.setdefault(overflowed, Panic(file=None, line=None, lines=(line,)))
+            return
         if line == "failures:":
             self._section = None
             # The second `failures:` header (the only one under --nocapture, which prints no

@@ -177,3 +177,12 @@ def test_memory_stays_bounded_on_endless_sections_and_crates() -> None:
     result = parser.finish()
     assert len(result.failures) == MAX_FAILURES
     assert result.build_error
+
+
+def test_stack_overflow_names_the_test_that_aborted_its_binary() -> None:
+    result, _ = parse_case(CORPUS / "no_fail_fast")
+    (overflow,) = [failure for failure in result.failures if failure.id == "recursion_is_bounded"]
+    assert overflow.excerpt.startswith("thread 'recursion_is_bounded'")
+    assert overflow.excerpt.endswith("has overflowed its stack")
+    # The binaries after the aborted one still report their own failures.
+    assert "area_of_line_is_zero" in {failure.id for failure in result.failures}
