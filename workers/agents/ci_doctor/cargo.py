@@ -27,13 +27,11 @@ MAX_FAILURES = 2_000
 
 _RUNNING = re.compile(r"running \d+ tests?")
 _RESULT_PREFIX = "test result: "
-_TARGET_HEADER = re.compile(r"\s+(?:Running \S|Doc-tests \S)")
 _SECTION = re.compile(r"---- (.+) std(?:out|err) ----")
 _LOCATION = re.compile(r"(?P<file>[^\s:'\"]+):(?P<line>\d+):(?P<col>\d+)")
 _COULD_NOT_COMPILE = re.compile(r"error: could not compile `(?P<crate>[^`]{1,200})`")
 _DIAGNOSTIC_START = re.compile(r"error(?:\[E\d{4}\])?: ")
 _DIAGNOSTIC_ARROW = re.compile(r"\s*--> (?P<loc>\S+)")
-_DOCTEST_ID = re.compile(r"(?P<file>\S+) - .* \(line (?P<line>\d+)\)(?: - .*)?")
 # cargo's own closing errors, which are not compiler diagnostics.
 _CARGO_SUMMARY_ERRORS = ("error: test failed", "error: doctest failed", "error: could not compile")
 _CARGO_TARGETS_FAILED = re.compile(r"error: \d+ targets? failed:")
@@ -111,11 +109,15 @@ def excerpt_from_section(lines: list[str]) -> str:
 
 
 def doctest_location(test_id: str) -> tuple[str | None, int | None]:
-    """`src/lib.rs - path::item (line 3)` names the file and the line of the doc-test."""
-    match = _DOCTEST_ID.fullmatch(test_id)
-    if match is None:
+    """`src/lib.rs - path::item (line 3)` (maybe ` - compile fail` after it) names the file and
+    the line of the doc-test."""
+    file, separator, rest = test_id.partition(" - ")
+    marker = rest.rfind("(line ")
+    end = rest.find(")", marker)
+    if not separator or " " in file or marker < 0 or end < 0:
         return None, None
-    return match["file"], int(match["line"])
+    number = rest[marker + len("(line ") : end]
+    return (file, int(number)) if number.isdigit() else (None, None)
 
 
 def parse_location(text: str) -> tuple[str | None, int | None]:

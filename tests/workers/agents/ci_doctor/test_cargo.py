@@ -186,3 +186,14 @@ def test_stack_overflow_names_the_test_that_aborted_its_binary() -> None:
     assert overflow.excerpt.endswith("has overflowed its stack")
     # The binaries after the aborted one still report their own failures.
     assert "area_of_line_is_zero" in {failure.id for failure in result.failures}
+
+
+def test_many_long_doctest_like_ids_are_fast() -> None:
+    lines = ["running 9 tests"]
+    lines += [
+        f"test src/a.rs - {'(line ' * 300}{index}) ... FAILED" for index in range(MAX_FAILURES)
+    ]
+    started = time.perf_counter()
+    result = parse(lines)
+    assert time.perf_counter() - started < 1.0
+    assert len(result.failures) == MAX_FAILURES
