@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from service.commands.demo import demo
 from service.commands.replay import replay, simulate
 from service.commands.run import beat, db_app, serve, worker
 from service.github_sim.cli import github_sim
@@ -32,6 +33,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(triage_app, name="triage")
 app.add_typer(ci_log_app, name="ci-log")
 app.command("github-sim")(github_sim)
+app.command()(demo)
 
 
 def main() -> None:
