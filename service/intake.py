@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.store.db import insert_for, utcnow
 from service.store.models import Delivery, DeliveryState, Job, JobState
+from service.triggers import JobSpec
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +82,22 @@ class Recorded:
         return [job.id for job in self.jobs if job.state == JobState.QUEUED]
 
 
+def new_job(*, delivery_id: str, spec: JobSpec) -> NewJob:
+    command = spec.command
+    return NewJob(
+        id=job_id_for(delivery_id=delivery_id, automation=spec.automation),
+        automation=spec.automation,
+        agent=spec.agent,
+        options=dict(spec.options),
+        command=(
+            {"name": command.name, "args": command.args, "line": command.line} if command else None
+        ),
+        pending=spec.pending.to_json(),
+        concurrency_group=spec.concurrency_group,
+        cancel_in_progress=spec.cancel_in_progress,
+    )
+
+
 def record_delivery(conn: Connection, delivery: NewDelivery, *, max_attempts: int) -> Recorded:
     """Insert one delivery and its jobs in the caller's transaction.
 
@@ -119,10 +136,18 @@ def record_delivery(conn: Connection, delivery: NewDelivery, *, max_attempts: in
 
 def insert_jobs(
     conn: Connection, *, delivery_id: str, jobs: Sequence[NewJob], max_attempts: int
-) -> None:
-    """Insert queued jobs; each one in a concurrency group supersedes the group's older ones."""
+) -> list[NewJob]:
+    """Insert the queued jobs that do not exist yet (ids are deterministic, so a job matched
+    twice, by the web and again by the worker, is one job); each one in a concurrency group
+    supersedes the group's older ones. Returns the jobs inserted."""
     if not jobs:
-        return
+        return []
+    existing = set(
+        conn.execute(select(Job.id).where(Job.id.in_([job.id for job in jobs]))).scalars()
+    )
+    jobs = [job for job in jobs if job.id not in existing]
+    if not jobs:
+        return []
     now = utcnow()
     conn.execute(
         insert(Job),
@@ -152,6 +177,7 @@ def insert_jobs(
     for job in jobs:
         if job.concurrency_group is not None:
             supersede(conn, job=job, now=now)
+    return list(jobs)
 
 
 def supersede(conn: Connection, *, job: NewJob, now: Any) -> None:

@@ -15,7 +15,7 @@ import structlog
 from celery import Celery
 from kombu.exceptions import KombuError
 
-from workers.celery_app import RUN_JOB
+from workers.celery_app import DISPATCH_DELIVERY, RUN_JOB
 
 log = structlog.get_logger(__name__)
 
@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 class JobPublisher:
     def __init__(self, celery: Celery, *, max_pending: int = 100_000) -> None:
         self._celery = celery
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=max_pending)
+        self._queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue(maxsize=max_pending)
         self._thread: threading.Thread | None = None
         self.published = 0
         self.failed = 0
@@ -45,18 +45,25 @@ class JobPublisher:
     def submit(self, job_ids: Sequence[str]) -> None:
         """Queue job ids for publishing; never blocks."""
         for job_id in job_ids:
-            try:
-                self._queue.put_nowait(job_id)
-            except queue.Full:
-                self.failed += 1
-                log.warning("publisher backlog full; left for the reconciler", job_id=job_id)
+            self._put((RUN_JOB, "job_id", job_id))
+
+    def submit_dispatch(self, delivery_id: str) -> None:
+        """Queue a delivery for matching in the worker (repository config); never blocks."""
+        self._put((DISPATCH_DELIVERY, "delivery_id", delivery_id))
+
+    def _put(self, message: tuple[str, str, str]) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self.failed += 1
+            log.warning("publisher backlog full; left for the reconciler", message=message)
 
     def _run(self) -> None:
         while True:
-            job_id = self._queue.get()
-            if job_id is None:
+            first = self._queue.get()
+            if first is None:
                 return
-            batch = [job_id]
+            batch = [first]
             stopping = False
             while len(batch) < 500:
                 try:
@@ -76,19 +83,19 @@ class JobPublisher:
             if stopping:
                 return
 
-    def _publish(self, job_ids: list[str]) -> None:
+    def _publish(self, messages: list[tuple[str, str, str]]) -> None:
         sent = 0
         try:
             # One producer (and one broker connection) for the whole batch.
             with self._celery.producer_or_acquire() as producer:
-                for job_id in job_ids:
-                    self._celery.send_task(RUN_JOB, kwargs={"job_id": job_id}, producer=producer)
+                for task, key, value in messages:
+                    self._celery.send_task(task, kwargs={key: value}, producer=producer)
                     sent += 1
         except (KombuError, OSError) as exc:
-            self.failed += len(job_ids) - sent
+            self.failed += len(messages) - sent
             log.warning(
-                "broker unavailable; jobs stay queued for the reconciler",
-                jobs=len(job_ids) - sent,
+                "broker unavailable; work stays queued for the reconciler",
+                messages=len(messages) - sent,
                 error=str(exc),
             )
         finally:

@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from service import signatures
 from service.deps import RuntimeDep
-from service.intake import NewDelivery, NewJob, Recorded, job_id_for
+from service.intake import NewDelivery, Recorded, new_job
 from service.runtime import Runtime
 from service.store.models import DeliveryState
-from service.triggers import JobSpec, match_event
+from service.triggers import match_event
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -139,23 +139,14 @@ def new_delivery(
         log.exception("matching failed; delivery kept for the worker", delivery_id=delivery_id)
         return NewDelivery(**common, state=DeliveryState.RECEIVED, error=repr(exc))
     jobs = tuple(new_job(delivery_id=delivery_id, spec=spec) for spec in matched.jobs)
-    return NewDelivery(**common, state=DeliveryState.DISPATCHED, jobs=jobs)
-
-
-def new_job(*, delivery_id: str, spec: JobSpec) -> NewJob:
-    command = spec.command
-    return NewJob(
-        id=job_id_for(delivery_id=delivery_id, automation=spec.automation),
-        automation=spec.automation,
-        agent=spec.agent,
-        options=dict(spec.options),
-        command=(
-            {"name": command.name, "args": command.args, "line": command.line} if command else None
-        ),
-        pending=spec.pending.to_json(),
-        concurrency_group=spec.concurrency_group,
-        cancel_in_progress=spec.cancel_in_progress,
+    # With GitHub access, the repository's own config may add automations: the worker reads it
+    # (never the web process) and dispatches the rest.
+    state = (
+        DeliveryState.RECEIVED
+        if runtime.settings.github_configured and isinstance(repository, dict)
+        else DeliveryState.DISPATCHED
     )
+    return NewDelivery(**common, state=state, jobs=jobs)
 
 
 def accepted_body(delivery: NewDelivery, recorded: Recorded) -> dict[str, Any]:
@@ -214,6 +205,8 @@ async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
             # reconciler asks for it again once the database is back.
             raise Rejection(503, "database_unavailable", "delivery not recorded; retry") from exc
         runtime.publisher.submit(recorded.queued_job_ids)
+        if not recorded.duplicate and delivery.state == DeliveryState.RECEIVED:
+            runtime.publisher.submit_dispatch(delivery.id)
         outcome = "duplicate" if recorded.duplicate else ("matched" if recorded.jobs else "ignored")
         runtime.metrics.deliveries.labels(event, outcome).inc()
         log.info("delivery accepted", outcome=outcome, jobs=len(recorded.jobs))

@@ -5,6 +5,7 @@ A plain function over a `WorkerRuntime`; the Celery task is a thin shell around 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import socket
@@ -20,9 +21,17 @@ from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
+from service.intake import new_job
 from service.settings import Settings
 from service.store.models import Delivery, JobState
-from service.triggers import PendingChecks, PendingResolver, resolve_pending
+from service.triggers import (
+    Config,
+    Identity,
+    JobSpec,
+    PendingChecks,
+    PendingResolver,
+    resolve_pending,
+)
 from workers import leases
 from workers.agents.base import (
     AgentCancelled,
@@ -34,7 +43,9 @@ from workers.agents.base import (
 from workers.agents.registry import AGENTS
 from workers.celery_app import RUN_JOB
 from workers.github.client import GitHubFactory
+from workers.github.repo_config import RepoConfigs
 from workers.publish import ResultPublisher
+from workers.repo_automations import effective_config, review_job
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +79,9 @@ class WorkerRuntime:
     resolvers: ResolverFactory | None = None
     identity: Callable[[], str] | None = None  # Hookwise's own GitHub login (loop guard)
     github: GitHubFactory | None = None
+    central: Config | None = None  # the central automations (to re-check repository overrides)
+    repo_configs: RepoConfigs | None = None
+    match_identity: Identity = field(default_factory=Identity)
     worker_name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     agents: Mapping[str, Any] = field(default_factory=lambda: AGENTS)
 
@@ -119,13 +133,13 @@ def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
 
 
 def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
+    event, action, payload = _load_delivery(runtime.engine, claim.delivery_id)
+    skip_reason, claim = _preflight(claim, event=event, payload=payload, runtime=runtime)
+    if skip_reason is not None:
+        return _finish(claim, runtime, JobState.SKIPPED, skip_reason)
     spec = runtime.agents.get(claim.agent)
     if spec is None:
         return _finish(claim, runtime, JobState.FAILED, f"unknown agent {claim.agent!r}")
-    event, action, payload = _load_delivery(runtime.engine, claim.delivery_id)
-    skip_reason = _preflight(claim, event=event, payload=payload, runtime=runtime)
-    if skip_reason is not None:
-        return _finish(claim, runtime, JobState.SKIPPED, skip_reason)
     try:
         options = spec.options.model_validate(claim.options)
     except ValidationError as exc:
@@ -163,14 +177,38 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
 
 def _preflight(
     claim: leases.Claim, *, event: str, payload: Mapping[str, Any], runtime: WorkerRuntime
-) -> str | None:
-    """Why the job must not run (skip reason), checked in the worker because it needs GitHub."""
+) -> tuple[str | None, leases.Claim]:
+    """Why the job must not run (skip reason), and the job as the repository's config defines
+    it; checked in the worker because both need GitHub."""
     if runtime.identity is not None:
         sender = payload.get("sender")
         login = sender.get("login") if isinstance(sender, Mapping) else None
         if isinstance(login, str) and login.lower() == runtime.identity().lower():
-            return f"event caused by Hookwise itself ({login})"
-    return _check_pending(claim, event=event, payload=payload, runtime=runtime)
+            return f"event caused by Hookwise itself ({login})", claim
+    if runtime.central is not None and runtime.repo_configs is not None:
+        review = review_job(
+            automation=claim.automation,
+            central=runtime.central,
+            effective=effective_config(
+                central=runtime.central, repo_configs=runtime.repo_configs, payload=payload
+            ),
+            event=event,
+            payload=payload,
+            identity=runtime.match_identity,
+        )
+        if review.skip_reason is not None:
+            return review.skip_reason, claim
+        if review.spec is not None:
+            claim = _as_specified(claim, review.spec)
+    return _check_pending(claim, event=event, payload=payload, runtime=runtime), claim
+
+
+def _as_specified(claim: leases.Claim, spec: JobSpec) -> leases.Claim:
+    """The job as the repository's replacement of its automation defines it."""
+    job = new_job(delivery_id=claim.delivery_id, spec=spec)
+    return dataclasses.replace(
+        claim, agent=job.agent, options=job.options, command=job.command, pending=job.pending
+    )
 
 
 def _execute(agent: Callable[[AgentContext], Result], context: AgentContext) -> Result:

@@ -17,11 +17,10 @@ import orjson
 import structlog
 from sqlalchemy import Engine, and_, or_, select, update
 
-from service.intake import insert_jobs
+from service.intake import insert_jobs, new_job
 from service.store.db import utcnow
 from service.store.models import Delivery, DeliveryState, Job, JobState
 from service.triggers import Config, Identity, match_event
-from service.webhooks import new_job
 
 log = structlog.get_logger(__name__)
 
@@ -132,8 +131,8 @@ def dispatch_delivery(
         payload = orjson.loads(claimed.payload)
         matched = match_event(config, event=claimed.event, payload=payload, identity=identity)
         jobs = tuple(new_job(delivery_id=delivery_id, spec=spec) for spec in matched.jobs)
-        insert_jobs(conn, delivery_id=delivery_id, jobs=jobs, max_attempts=max_attempts)
-    return [job.id for job in jobs]
+        created = insert_jobs(conn, delivery_id=delivery_id, jobs=jobs, max_attempts=max_attempts)
+    return [job.id for job in created]
 
 
 def stale_received(engine: Engine, *, now: dt.datetime, older_than: float) -> list[str]:

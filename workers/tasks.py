@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 from celery import Celery, Task
 from celery.signals import worker_process_init
@@ -22,13 +23,16 @@ from service.settings import Settings
 from service.store.db import create_db_engine
 from service.store.models import Delivery
 from workers import reconciler
+from workers.agents.registry import agent_options
 from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, REDELIVER, RUN_JOB
 from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
 from workers.github.client import GitHubFactory
 from workers.github.redelivery import redeliver_missed
+from workers.github.repo_config import RepoConfig, RepoConfigs
 from workers.github.resolver import GitHubResolver, PermissionCache
 from workers.jobs import WorkerRuntime, run_job
 from workers.publish import ResultPublisher
+from workers.repo_automations import default_branch_head, effective_config, report_broken_config
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +60,8 @@ class RuntimeHolder:
         self._celery = celery
         self._runtime: WorkerRuntime | None = None
         self._lock = threading.Lock()
+        # Fail at worker start, not at the first job, when the central config is broken.
         self.config = load_central_config(settings.config)
-        self.identity = identity_for(settings)
 
     def get(self) -> WorkerRuntime:
         with self._lock:
@@ -87,6 +91,8 @@ def build_worker_runtime(settings: Settings, *, celery: Celery) -> WorkerRuntime
         engine=engine,
         celery=celery,
         publisher=ResultPublisher(http=httpx.Client(), github=None),
+        central=load_central_config(settings.config),
+        match_identity=identity_for(settings),
     )
     if settings.github_configured:
         factory = GitHubFactory(settings, token_cache=token_cache_for(settings))
@@ -100,6 +106,7 @@ def build_worker_runtime(settings: Settings, *, celery: Celery) -> WorkerRuntime
         runtime.resolvers = resolvers
         runtime.identity = lambda: factory.identity.login
         runtime.github = factory
+        runtime.repo_configs = RepoConfigs(factory, agents=agent_options())
     return runtime
 
 
@@ -137,12 +144,46 @@ def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:
 
 def _dispatch(holder: RuntimeHolder, delivery_id: str) -> list[str]:
     runtime = holder.get()
+    central = runtime.central or holder.config
+    config = central
+    with runtime.engine.connect() as conn:
+        row = conn.execute(
+            select(Delivery.event, Delivery.payload).where(Delivery.id == delivery_id)
+        ).first()
+    if row is None:
+        return []
+    if runtime.repo_configs is not None:
+        payload = orjson.loads(row.payload)
+        effective = effective_config(
+            central=central, repo_configs=runtime.repo_configs, payload=payload
+        )
+        config = effective.merged.config
+        if effective.repo is not None and effective.repo.error is not None:
+            _report_broken(runtime, repo=effective.repo, payload=payload, event=row.event)
     return reconciler.dispatch_delivery(
         runtime.engine,
         delivery_id=delivery_id,
-        config=holder.config,
-        identity=holder.identity,
+        config=config,
+        identity=runtime.match_identity,
         max_attempts=runtime.settings.job_max_attempts,
+    )
+
+
+def _report_broken(
+    runtime: WorkerRuntime, *, repo: RepoConfig, payload: dict[str, Any], event: str
+) -> None:
+    if runtime.github is None:
+        return
+    repository = payload["repository"]
+    installation = payload.get("installation") or {}
+    gh = runtime.github.for_installation(installation.get("id"))
+    head = default_branch_head(
+        gh,
+        repository=str(repository["full_name"]),
+        branch=str(repository.get("default_branch") or "main"),
+    )
+    report_broken_config(
+        repo=repo, payload=payload, head_sha=head, publisher=runtime.publisher, event=event
     )
 
 

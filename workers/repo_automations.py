@@ -1,0 +1,143 @@
+"""Which automations apply to an event once its repository's own config is taken into account.
+
+The web process matches the central config only (it never waits on GitHub). In the worker:
+- `dispatch` matches the merged config and creates the jobs the repository added;
+- `review_job` re-checks a job the web created against the merged config before it runs: the
+  repository may have disabled or replaced that automation.
+A broken repository config is reported on the repository (a failing `hookwise/config` check run on
+its default branch, one per commit) and the central automations run alone meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from service.triggers import Config, Identity, JobSpec, match_event
+from service.triggers.merge import Merged
+from workers.agents.base import AgentContext, Annotation, CheckRun, Result
+from workers.github.client import github_errors
+from workers.github.repo_config import PATH, RepoConfig, RepoConfigs
+from workers.publish import ResultPublisher
+
+log = structlog.get_logger(__name__)
+
+CHECK_NAME = "hookwise/config"
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    merged: Merged
+    repo: RepoConfig | None
+
+
+def effective_config(
+    *,
+    central: Config,
+    repo_configs: RepoConfigs | None,
+    payload: Mapping[str, Any],
+) -> Effective:
+    repository = payload.get("repository")
+    if repo_configs is None or not isinstance(repository, Mapping):
+        return Effective(merged=Merged(config=central, notes=()), repo=None)
+    default_branch = repository.get("default_branch") or "main"
+    installation = payload.get("installation") or {}
+    repo = repo_configs.load(
+        repository=str(repository["full_name"]),
+        default_branch=str(default_branch),
+        installation_id=installation.get("id"),
+    )
+    return Effective(merged=repo.apply(central), repo=repo)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What to do with a job the web created from the central config."""
+
+    skip_reason: str | None = None
+    spec: JobSpec | None = None  # the repository's version of the automation, if it replaced it
+
+
+def review_job(
+    *,
+    automation: str,
+    central: Config,
+    effective: Effective,
+    event: str,
+    payload: Mapping[str, Any],
+    identity: Identity,
+) -> Review:
+    merged = effective.merged.config.automation(automation)
+    base = central.automation(automation)
+    if base is None:
+        return Review()  # the repository's own automation, matched against its config already
+    if merged is None:
+        return Review(skip_reason=f"disabled by {PATH}")
+    if merged is base:
+        return Review()
+    single = Config(version=1, automations=(merged,), source=effective.merged.config.source)
+    result = match_event(single, event=event, payload=payload, identity=identity)
+    if not result.jobs:
+        reason = result.not_matched[0].reason if result.not_matched else "not matched"
+        return Review(skip_reason=f"{PATH} replaces this automation: {reason}")
+    return Review(spec=result.jobs[0])
+
+
+def report_broken_config(
+    *,
+    repo: RepoConfig,
+    payload: Mapping[str, Any],
+    head_sha: str,
+    publisher: ResultPublisher,
+    event: str,
+) -> None:
+    """A failing check run on the default branch's head, each error annotated at its line."""
+    if repo.error is None:
+        return
+    issues = repo.error.issues
+    summary = "\n".join(f"- line {i.line}, column {i.column}: {i.message}" for i in issues)
+    result = Result(
+        summary=f"{len(issues)} error(s) in {PATH}",
+        check_run=CheckRun(
+            name=CHECK_NAME,
+            head_sha=head_sha,
+            conclusion="failure",
+            title=f"{PATH} has {len(issues)} error(s); only the central automations run",
+            summary=summary,
+            annotations=tuple(
+                Annotation(
+                    path=PATH,
+                    start_line=i.line,
+                    end_line=i.line,
+                    level="failure",
+                    message=i.message,
+                    title="Hookwise config error",
+                )
+                for i in issues
+            ),
+        ),
+    )
+    context = AgentContext(
+        job_id=f"config-{repo.blob_sha}",
+        delivery_id="",
+        automation=CHECK_NAME,
+        event=event,
+        action=None,
+        payload=payload,
+        options=_NoOptions(),
+    )
+    publisher.publish(result, context=context)
+    log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
+
+
+def default_branch_head(gh: Any, *, repository: str, branch: str) -> str:
+    with github_errors():
+        return str(gh.get_repo(repository).get_branch(branch).commit.sha)
+
+
+class _NoOptions(BaseModel):
+    pass
