@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -429,3 +431,23 @@ def test_writes_to_one_installation_wait_for_the_lock(bench: PublishBench) -> No
         bench.publisher().publish(result, context=same_job)
     bench.publisher().publish(result, context=context)
     assert len(comments_on(bench, number)) == 1
+
+
+def test_token_mode_posts_as_the_token_s_user(bench: PublishBench, tmp_path: Path) -> None:
+    from tests.workers.github.conftest import token_settings
+    from workers.github.auth import MemoryTokenCache
+    from workers.github.client import GitHubFactory
+
+    bench.sim.admin.set_permission(bench.owner, bench.repo, "hookwise-user", "write")
+    number = bench.open_issue()
+    factory = GitHubFactory(token_settings(bench.sim, tmp_path), token_cache=MemoryTokenCache())
+    publisher = GitHubPublisher(factory=factory, engine=bench.engine)
+    context = bench.context(number=number)
+    no_installation = replace(context, payload={**context.payload, "installation": None})
+    result = Result(summary="s", comments=(Comment(body="via a token"),), labels_add=("bug",))
+    for _ in range(2):
+        publisher.publish(result, context=no_installation)
+    [comment] = comments_on(bench, number)
+    assert comment["user"]["login"] == "hookwise-user"
+    assert [label["name"] for label in bench.get(f"/issues/{number}/labels")] == ["bug"]
+    factory.close()
