@@ -27,6 +27,7 @@ from workers.agents.registry import agent_options
 from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, REDELIVER, RUN_JOB
 from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
 from workers.github.client import GitHubFactory
+from workers.github.publisher import GitHubPublisher
 from workers.github.redelivery import redeliver_missed
 from workers.github.repo_config import RepoConfig, RepoConfigs
 from workers.github.resolver import GitHubResolver, PermissionCache
@@ -107,6 +108,9 @@ def build_worker_runtime(settings: Settings, *, celery: Celery) -> WorkerRuntime
         runtime.identity = lambda: factory.identity.login
         runtime.github = factory
         runtime.repo_configs = RepoConfigs(factory, agents=agent_options())
+        runtime.publisher = ResultPublisher(
+            http=httpx.Client(), github=GitHubPublisher(factory=factory, engine=engine)
+        )
     return runtime
 
 
