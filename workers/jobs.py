@@ -36,6 +36,8 @@ from workers import leases
 from workers.agents.base import (
     AgentCancelled,
     AgentContext,
+    Comment,
+    NoOptions,
     PermanentError,
     Result,
     TransientError,
@@ -231,7 +233,46 @@ def _check_pending(
     resolver = runtime.resolvers(event=event, payload=payload) if runtime.resolvers else None
     if resolver is None:
         return "filters need GitHub (changed files, permissions) but no GitHub access is configured"
-    return resolve_pending(pending, resolver=resolver)
+    if pending.permission is not None:
+        permission_only = dataclasses.replace(pending, paths=None)
+        denied = resolve_pending(permission_only, resolver=resolver)
+        if denied is not None:
+            if claim.command is not None:
+                _reply_denied(claim, event=event, payload=payload, runtime=runtime, level=pending)
+            return denied
+    return resolve_pending(
+        dataclasses.replace(pending, permission=None, login=None), resolver=resolver
+    )
+
+
+def _reply_denied(
+    claim: leases.Claim,
+    *,
+    event: str,
+    payload: Mapping[str, Any],
+    runtime: WorkerRuntime,
+    level: PendingChecks,
+) -> None:
+    """A short, polite answer to a command from someone without the required permission."""
+    command = (claim.command or {}).get("name", "this command")
+    body = (
+        f"@{level.login} `{command}` can only be used by people with {level.permission} "
+        "access to this repository."
+    )
+    context = AgentContext(
+        job_id=claim.job_id,
+        delivery_id=claim.delivery_id,
+        automation=claim.automation,
+        event=event,
+        action=payload.get("action") if isinstance(payload.get("action"), str) else None,
+        payload=payload,
+        options=NoOptions(),
+        command=claim.command,
+    )
+    runtime.publisher.publish(
+        Result(summary="permission denied", comments=(Comment(body=body, sticky=False),)),
+        context=context,
+    )
 
 
 def _finish(

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
 from service.triggers import Config, Identity, JobSpec, match_event
 from service.triggers.merge import Merged
-from workers.agents.base import AgentContext, Annotation, CheckRun, Result
+from workers.agents.base import AgentContext, Annotation, CheckRun, NoOptions, Result
 from workers.github.client import github_errors
 from workers.github.repo_config import PATH, RepoConfig, RepoConfigs
 from workers.publish import ResultPublisher
@@ -128,7 +127,7 @@ def report_broken_config(
         event=event,
         action=None,
         payload=payload,
-        options=_NoOptions(),
+        options=NoOptions(),
     )
     publisher.publish(result, context=context)
     log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
@@ -137,7 +136,3 @@ def report_broken_config(
 def default_branch_head(gh: Any, *, repository: str, branch: str) -> str:
     with github_errors():
         return str(gh.get_repo(repository).get_branch(branch).commit.sha)
-
-
-class _NoOptions(BaseModel):
-    pass

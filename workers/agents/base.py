@@ -107,6 +107,12 @@ class Result(_Frozen):
         )
 
 
+class NoOptions(BaseModel):
+    """Options of an agent (or an internal publish) that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 @dataclass(frozen=True, slots=True)
 class AgentContext:
     """Everything an agent may look at. It holds no write token: publishing is not its job."""

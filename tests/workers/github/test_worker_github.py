@@ -86,3 +86,32 @@ def test_github_outage_during_checks_reschedules_the_job(
     job_id = add_job(engine, pending={"paths": None, "permission": "write", "login": "Codertocat"})
     assert run_job(job_id=job_id, runtime=runtime) is Outcome.RETRY
     assert "GitHub 503" in reason(engine, job_id)
+
+
+def test_denied_command_gets_a_short_reply(
+    world: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    issue = world.admin.open_issue("Codertocat", "Hello-World", title="Bug", author="Codertocat")
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    payload = {
+        **ISSUE,
+        "issue": {**ISSUE["issue"], "number": issue["number"]},
+        "sender": {**ISSUE["sender"], "login": "octo-reader"},
+    }
+    job_id = add_job(
+        engine,
+        pending={"paths": None, "permission": "write", "login": "octo-reader"},
+        payload=json.dumps(payload).encode(),
+    )
+    with engine.begin() as conn:
+        from sqlalchemy import update
+
+        conn.execute(update(Job).values(command={"name": "/fix", "args": "", "line": 1}))
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SKIPPED
+    comments = world.client(world.token("alice")).get(
+        f"/repos/Codertocat/Hello-World/issues/{issue['number']}/comments"
+    )
+    bodies = [c["body"] for c in comments.json()]
+    assert len(bodies) == 1
+    assert "@octo-reader `/fix` can only be used by people with write access" in bodies[0]
