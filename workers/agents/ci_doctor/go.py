@@ -61,6 +61,9 @@ class _Test:
     file: str | None = None
     line: int | None = None
 
+    def has_output(self) -> bool:
+        return bool(self.panic) or any(text.strip() for text in self.lines)
+
     def add(self, text: str) -> None:
         # A race report can fill the buffer before the `testing.go: race detected` line that
         # says why the test failed, so the test's own log lines get extra room.
@@ -239,7 +242,8 @@ class GoParser:
             self._tests[owner].add(line)
 
     def _feed_framework_line(self, line: str, *, package: str, event_test: str | None) -> bool:
-        if line in ("FAIL", "PASS"):
+        if line in ("FAIL", "PASS") or (line.startswith("=== CONT  ") and not line[10:].strip()):
+            # Go 1.19 -v prints `=== CONT` with no name when output switches back to a parent.
             return True
         run = _RUN_MARK.fullmatch(line)
         if run is not None:
@@ -381,24 +385,23 @@ class GoParser:
             for key in done:
                 if not self._tests[key].finished:
                     self._tests[key].failed = True
-        failed_children: dict[str, list[str]] = {}
-        for key in done:
-            parent = parent_of(key[1])
-            if parent is not None and self._tests[key].failed:
-                failed_children.setdefault(parent, []).append(key[1])
+        parents_of_failures = {
+            parent
+            for key in done
+            if self._tests[key].failed and (parent := parent_of(key[1])) is not None
+        }
         for key in done:
             record = self._tests.pop(key)
-            if record.failed:
-                self._append(self._failure(key[1], record, failed_children.get(key[1], [])))
+            # A parent that failed only because a subtest did adds nothing to its subtests.
+            if record.failed and not (key[1] in parents_of_failures and not record.has_output()):
+                self._append(self._failure(key[1], record))
         self._current = None
         self._last_failed = None
         self._panic = None
         self._build_package = None
 
-    def _failure(self, test_id: str, record: _Test, failed_children: list[str]) -> Failure:
+    def _failure(self, test_id: str, record: _Test) -> Failure:
         lines = record.panic or assertion_lines(record.lines)
-        if not lines and failed_children:
-            lines = [f"subtests failed: {', '.join(failed_children[:20])}"]
         file, line_no = record.file, record.line
         if file is None:
             for text in record.lines:

@@ -63,7 +63,10 @@ def test_text_and_json_agree_on_locations_and_excerpts(mode: str) -> None:
     subtest = failures["TestDiscounts/percent_10"]
     assert (subtest.file, subtest.line) == ("cart_test.go", 28)
     assert subtest.excerpt == "cart_test.go:28: discount 10%: got 89\nwant 90"
-    assert failures["TestDiscounts"].excerpt.startswith("subtests failed: TestDiscounts/percent_10")
+    # A parent that failed only through its subtests is left out; one with its own error is not.
+    assert "TestDiscounts" not in failures
+    assert failures["TestParentAndChild"].excerpt.endswith("parent: cart header is missing")
+    assert failures["TestParentAndChild/child"].excerpt.endswith("child: cart footer is missing")
     panic = failures["TestRestock"]
     assert panic.excerpt.startswith("panic: assignment to entry in nil map")
     assert "goroutine" not in panic.excerpt
