@@ -3,8 +3,8 @@
 The testing package prints `--- FAIL: TestName (0.00s)` for every failed test and subtest (indented
 four spaces per level), the test's `t.Error`/`t.Log` lines indented under it (or, with `-v`, before
 it, after `=== RUN`), and one `FAIL\t<package>\t<time>` line when the package is done. Ids are
-`TestName` and `TestName/subtest` as printed; a parent that failed only because a subtest did is
-reported too, as `go test -json` does.
+`TestName` and `TestName/subtest` as printed (the package is left out: `go test -run` takes the
+name). A parent that failed only because a subtest did, with no output of its own, is left out.
 
 `-json` lines are test2json events whose `Output` is that same text, so they are decoded (after a
 cheap prefix check) and fed through the same state machine with the event's own test name. A build
@@ -13,7 +13,8 @@ or vet failure prints `# <package>` and the compiler's `file.go:L:C: message` li
 
 A timeout panics the test binary: Go 1.20+ lists the `running tests:`; Go 1.19 only shows them as
 `<package>.TestName(…)` frames in the goroutine dump (or, with `-v`, as tests that started and never
-finished), so all three are used.
+finished), so all three are used. Likewise a test that kills the binary (`log.Fatal`, `os.Exit`)
+is the one left running when its package reports FAIL; plain output does not name it at all.
 """
 
 from __future__ import annotations
