@@ -7,7 +7,11 @@ and the panic lines (`thread 'NAME' panicked at FILE:LINE:COL:`) supply the exce
 `--nocapture` there are no sections and the panic is printed where it happened, possibly between
 other tests' lines, but libtest names each test's thread after the test, so the panic still finds
 its owner. With `--test-threads=1` the status line is split: `test NAME ... ` then the test's own
-output, then `FAILED` on a line of its own.
+output, then `FAILED` on a line of its own. A stack overflow aborts the whole test binary before
+any summary; its `thread 'NAME' has overflowed its stack` line is what names the test.
+
+A compile error's id is the crate cargo names in `error: could not compile `NAME``; the excerpt is
+rustc's first diagnostics and the location their first ` --> file:line:col`.
 
 Only plain string operations and anchored regexes are used: every line is attacker-controlled text.
 """
