@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -247,7 +246,11 @@ class Watch:
 
 
 def _quote(body: str) -> str:
-    return textwrap.indent(body.rstrip(), "  │ ", predicate=lambda _: True)
+    """The comment as GitHub shows it: hidden HTML comments (the sticky marker) left out."""
+    from workers.agents.untrusted import strip_html_comments
+
+    lines = strip_html_comments(body).strip().splitlines()
+    return "\n".join(f"  │ {line}".rstrip() for line in lines)
 
 
 def _print_new_comments(github: httpx.Client, number: int, watch: Watch, started: float) -> None:
