@@ -38,7 +38,7 @@ class SimAdmin:
         return bool(self._call("GET", "/health")["ok"])
 
     def reset(self) -> None:
-        """Forget everything except the `--user` accounts and the App."""
+        """Forget everything but the `--user` accounts and the App as started (TTL included)."""
         self._call("POST", "/reset")
 
     def create_user(self, login: str, *, token: str | None = None) -> Json:

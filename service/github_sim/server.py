@@ -87,6 +87,7 @@ class Simulator:
 
     def reset(self) -> None:
         self.world.data = WorldData()
+        self.world.app = self._app_config()  # forget runtime changes such as the token TTL
         self.world.outbox.clear()
         self.faults.clear()
         self.limits.windows.clear()

@@ -511,20 +511,20 @@ class World:
         state_reason: str | None = None,
         labels: list[str] | None = None,
     ) -> Issue:
-        is_author = actor.id == issue.user_id
-        if not is_author:
-            self.require_write(repo, actor, minimum="triage")
+        may_triage = PERMISSION_RANK[self.permission(repo, actor)] >= PERMISSION_RANK["triage"]
+        if actor.id != issue.user_id and not may_triage:
+            raise SimError(403, "Resource not accessible by integration")
+        if title is not None and not title.strip():
+            raise validation_failed("Issue", "title", "missing_field")
+        if state is not None and state not in ("open", "closed"):
+            raise validation_failed("Issue", "state", "invalid")
         changes: Json = {}
         if title is not None and title != issue.title:
-            if not title.strip():
-                raise validation_failed("Issue", "title", "missing_field")
             changes["title"] = {"from": issue.title}
             issue.title = title
         if body is not None and body != issue.body:
             changes["body"] = {"from": issue.body or ""}
             issue.body = body
-        if state is not None and state not in ("open", "closed"):
-            raise validation_failed("Issue", "state", "invalid")
         issue.updated_at = self.now()
         if changes and issue.pull is not None:
             edited: Json = {
@@ -536,7 +536,8 @@ class World:
         elif changes:
             edited = {"issue": self.issue_json(repo, issue), "changes": changes}
             self.emit(repo, "issues", "edited", actor, edited)
-        if labels is not None:
+        if labels is not None and may_triage:
+            # An author without triage rights may edit the text; GitHub ignores their labels.
             self.set_labels(repo, issue, labels, actor=actor)
         if state is not None and state != issue.state:
             issue.state = "closed" if state == "closed" else "open"

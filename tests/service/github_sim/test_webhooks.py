@@ -48,7 +48,9 @@ def test_every_emitted_event_is_signed_and_matches_its_schema(
     sim.admin.push("alice", "demo", branch="fix", files={"a.py": "x = 2\n"}, author="bob")
     bot.post(f"/repos/alice/demo/issues/{pull['number']}/labels", json={"labels": ["fix"]})
     alice.patch(f"/repos/alice/demo/pulls/{pull['number']}", json={"title": "Fix it"})
+    bot.delete(f"/repos/alice/demo/issues/{pull['number']}/labels/fix")
     alice.patch(f"/repos/alice/demo/issues/{pull['number']}", json={"state": "closed"})
+    alice.patch(f"/repos/alice/demo/pulls/{pull['number']}", json={"state": "open"})
     check = bot.post(
         "/repos/alice/demo/check-runs",
         json={"name": "lint", "head_sha": pull["head"]["sha"], "status": "in_progress"},
@@ -73,7 +75,9 @@ def test_every_emitted_event_is_signed_and_matches_its_schema(
         ("pull_request", "synchronize"),
         ("pull_request", "labeled"),
         ("pull_request", "edited"),
+        ("pull_request", "unlabeled"),
         ("pull_request", "closed"),
+        ("pull_request", "reopened"),
         ("check_run", "created"),
         ("check_run", "completed"),
         ("workflow_run", "requested"),
