@@ -102,9 +102,10 @@ def test_the_demo_config_loads() -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    process, log, scratch = _start_demo("--timeout", "120", tmp_path=tmp_path)
+    # Token mode here: its set-up (a repository webhook made through the REST API) runs too.
+    process, log, scratch = _start_demo("--timeout", "120", "--with-token", tmp_path=tmp_path)
     try:
-        output = _wait_for_line(log, "connected", process=process, timeout=90)
+        _wait_for_line(log, "connected          repository webhook", process=process, timeout=90)
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=40) == 130
     finally:
@@ -118,3 +119,34 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert all(_port_closed(port) for port in ports), output
     assert _processes_under(scratch) == []
     assert list(scratch.iterdir()) == []  # scratch directories removed
+
+
+@pytest.mark.slow
+def test_demo_prints_the_respond_agents_answer(tmp_path: Path) -> None:
+    process, log, scratch = _start_demo("--timeout", "90", tmp_path=tmp_path)
+    try:
+        returncode = process.wait(timeout=150)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output = log.read_text(errors="replace")
+    assert returncode == 0, output
+    assert "App webhook → service" in output
+    assert output.count("comment by hookwise-sim[bot] after") == 2, output
+    assert (
+        "  │ Thanks for your first issue here, @new-contributor! A maintainer will reply." in output
+    )
+    assert "  │ To help us reproduce #1, could you add:" in output
+    assert "  │ - The “Steps to reproduce” section of the template was left empty" in output
+    assert "  │ - The “Version” section of the template was left empty" in output
+    assert "hookwise:automation" not in output  # the sticky marker is hidden, as on GitHub
+    for automation in ("welcome", "needs-info", "label-by-text"):
+        assert f"  job {automation} succeeded: respond:" in output
+    (labels,) = re.findall(r"^labels on #1: (.*)$", output, re.M)
+    assert sorted(labels.split(", ")) == ["bug", "first-timer", "needs-info"]
+    assert re.search(r"^the whole loop took \d+\.\d s; stopping$", output, re.M)
+    assert output.rstrip().endswith("done")
+    assert all(_port_closed(port) for port in _ports(output))
+    assert _processes_under(scratch) == []
+    assert list(scratch.iterdir()) == []
