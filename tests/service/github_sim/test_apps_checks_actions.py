@@ -50,7 +50,7 @@ def test_app_jwt_rules(sim: SimHandle, github: Any) -> None:
     assert github(ALICE).get("/app").status_code == 401
 
 
-def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
+def test_installations_and_their_tokens(sim: SimHandle, github: Any) -> None:
     sim.admin.create_repo("alice", "demo")
     sim.admin.create_repo("alice", "other")
     installation_id = sim.admin.create_installation("alice", repositories=["demo"])
@@ -60,7 +60,6 @@ def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
     assert found.json()["id"] == installation_id
     assert app.get("/repos/alice/other/installation").status_code == 404
 
-    sim.admin.set_installation_token_ttl(2)
     issued = app.post(f"/app/installations/{installation_id}/access_tokens")
     assert issued.status_code == 201
     token = issued.json()["token"]
@@ -82,13 +81,24 @@ def test_installations_and_expiring_tokens(sim: SimHandle, github: Any) -> None:
     assert bot.post("/repos/alice/other/issues", json={"title": "x"}).status_code == 403
     # Apps cannot read /user.
     assert bot.get("/user").status_code == 403
-    expires_at = datetime.fromisoformat(issued.json()["expires_at"].replace("Z", "+00:00"))
     # A token narrowed to no repositories may write nowhere, though its installation could.
     narrowed = app.post(
         f"/app/installations/{installation_id}/access_tokens", json={"repositories": []}
     ).json()["token"]
     assert github(narrowed).post("/repos/alice/demo/issues", json={"title": "x"}).status_code == 403
     assert github(narrowed).get("/installation/repositories").json()["total_count"] == 0
+
+
+def test_installation_tokens_expire(sim: SimHandle, github: Any) -> None:
+    sim.admin.create_repo("alice", "demo")
+    installation_id = sim.admin.create_installation("alice")
+    sim.admin.set_installation_token_ttl(2)
+    issued = github(sim.app_jwt(), scheme="Bearer").post(
+        f"/app/installations/{installation_id}/access_tokens"
+    )
+    bot = github(issued.json()["token"])
+    assert bot.get("/repos/alice/demo").status_code == 200
+    expires_at = datetime.fromisoformat(issued.json()["expires_at"].replace("Z", "+00:00"))
     time.sleep(max(0.0, expires_at.timestamp() - time.time()) + 0.2)
     expired = bot.get("/repos/alice/demo")
     assert expired.status_code == 401
