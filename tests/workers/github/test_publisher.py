@@ -17,6 +17,7 @@ from workers.agents.base import (
     CheckRun,
     Comment,
     Patch,
+    PermanentError,
     Result,
     TransientError,
 )
@@ -289,6 +290,29 @@ def test_reactions_go_on_the_triggering_comment_or_the_issue(bench: PublishBench
     assert [item["content"] for item in comment_reactions] == ["eyes"]
     issue_reactions = bench.get(f"/issues/{number}/reactions")
     assert [item["content"] for item in issue_reactions] == ["rocket"]
+
+
+def test_a_deleted_command_comment_skips_the_reaction_not_the_job(bench: PublishBench) -> None:
+    number = bench.open_issue()
+    command = bench.sim.admin.comment(bench.owner, bench.repo, number, body="/go", author="bob")
+    bob = bench.sim.client(bench.sim.token("bob"))
+    bob.delete(f"/repos/{bench.full_name}/issues/comments/{command['id']}").raise_for_status()
+    context = bench.context(
+        number=number, event="issue_comment", extra={"comment": {"id": command["id"]}}
+    )
+    result = Result(summary="s", reactions=("eyes",), comments=(Comment(body="on it"),))
+    bench.publisher().publish(result, context=context)
+    [comment] = comments_on(bench, number)
+    assert comment["body"].startswith("on it")
+
+
+def test_two_sticky_comments_are_refused_before_any_write(bench: PublishBench) -> None:
+    number = bench.open_issue()
+    result = Result(summary="s", labels_add=("x",), comments=(Comment(body="a"), Comment(body="b")))
+    with pytest.raises(PermanentError, match="at most one sticky comment"):
+        bench.publisher().publish(result, context=bench.context(number=number))
+    assert comments_on(bench, number) == []
+    assert bench.get(f"/issues/{number}/labels") == []
 
 
 # -- check runs -------------------------------------------------------------------------------

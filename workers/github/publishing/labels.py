@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from github import GithubException
+import structlog
+from github import GithubException, UnknownObjectException
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 from github.PullRequestComment import PullRequestComment
 
 from workers.github.client import github_errors
 from workers.github.publishing.destination import Destination
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_LABEL_COLOR = "ededed"  # GitHub's own colour for labels created without one
 
@@ -65,7 +68,11 @@ def publish_labels(dest: Destination, *, add: tuple[str, ...], remove: tuple[str
 
 
 def publish_reactions(dest: Destination, contents: tuple[str, ...]) -> None:
-    """React on the comment that triggered the event (a command), else on the issue itself."""
+    """React on the comment that triggered the event (a command), else on the issue itself.
+
+    A 404 means the comment was deleted before we got to it: there is nothing left to react on,
+    and the job's other outputs still matter, so it is logged and skipped.
+    """
     target = dest.target
     reactable: Issue | IssueComment | PullRequestComment
     with github_errors():
@@ -77,4 +84,8 @@ def publish_reactions(dest: Destination, contents: tuple[str, ...]) -> None:
         else:
             reactable = dest.repo.get_issue(dest.number())
         for content in contents:
-            reactable.create_reaction(content)  # 200 for an existing one: already idempotent
+            try:
+                reactable.create_reaction(content)  # 200 for an existing one: idempotent
+            except UnknownObjectException:
+                log.info("reaction target is gone", comment_id=target.comment_id)
+                return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from workers.agents.base import AgentContext, Result
+from workers.agents.base import AgentContext, PermanentError, Result
 from workers.github.client import GitHubFactory
 from workers.github.publishing import ledger as ledger_module
 from workers.github.publishing.checks import publish_check_run
@@ -72,8 +72,16 @@ class GitHubPublisher:
             write(dest, result)
 
 
+def check_publishable(result: Result) -> None:
+    """Refuse, before any write, what cannot be published idempotently."""
+    if sum(1 for comment in result.comments if comment.sticky) > 1:
+        # Both would be the one sticky comment of this automation and overwrite each other.
+        raise PermanentError("a Result may carry at most one sticky comment")
+
+
 def write(dest: Destination, result: Result) -> None:
     """Every GitHub output of `result`, in the order a reader should see them."""
+    check_publishable(result)
     if result.reactions:
         publish_reactions(dest, result.reactions)
     for index, comment in enumerate(result.comments):
