@@ -316,7 +316,7 @@ def _labels(sim: SimHandle, number: int) -> list[str]:
     return [label["name"] for label in issue.raise_for_status().json()["labels"]]
 
 
-def run_demo(*, timeout: float, with_token: bool, scratch: Path) -> Watch:
+def run_demo(*, timeout: float, with_token: bool, scratch: Path) -> None:
     from service.github_sim.testing import free_port, run_simulator
 
     started = time.monotonic()
@@ -356,12 +356,19 @@ def run_demo(*, timeout: float, with_token: bool, scratch: Path) -> Watch:
                 sim=sim, service=service, api_token=api_token, number=number, deadline=deadline
             )
             typer.echo(f"\nlabels on #{number}: {', '.join(_labels(sim, number)) or 'none'}")
-            if not watch.done:
-                raise DemoFailed(
-                    f"not every job finished within {timeout:.0f} s:\n{service.log_tail()}"
-                )
+            check_outcome(watch, timeout=timeout, service=service)
             typer.echo(f"the whole loop took {time.monotonic() - started:.1f} s; stopping")
-    return watch
+
+
+def check_outcome(watch: Watch, *, timeout: float, service: Service) -> None:
+    """Raise DemoFailed unless every job finished, none failed, and a comment arrived."""
+    if not watch.done:
+        raise DemoFailed(f"not every job finished within {timeout:.0f} s:\n{service.log_tail()}")
+    failed = sorted(name for name, state in watch.finished_jobs.items() if state == "failed")
+    if failed:
+        raise DemoFailed(f"job(s) failed: {', '.join(failed)} (reasons above)")
+    if not watch.comment_ids:
+        raise DemoFailed("every job finished, but no comment arrived on the issue")
 
 
 def demo_automations() -> list[str]:
@@ -389,14 +396,11 @@ def demo(
     """See the whole loop: a simulated GitHub, Hookwise and its worker, an issue, the answer."""
     try:
         with tempfile.TemporaryDirectory(prefix="hookwise-demo-") as scratch:
-            watch = run_demo(timeout=timeout, with_token=with_token, scratch=Path(scratch))
+            run_demo(timeout=timeout, with_token=with_token, scratch=Path(scratch))
     except KeyboardInterrupt:
         typer.echo("\ninterrupted; everything the demo started is stopped", err=True)
         raise typer.Exit(130) from None
     except DemoFailed as error:
         typer.echo(f"\ndemo failed: {error}", err=True)
         raise typer.Exit(1) from error
-    failed = {name: state for name, state in watch.finished_jobs.items() if state == "failed"}
-    if failed or not watch.comment_ids:
-        raise typer.Exit(1)
     typer.echo("done")

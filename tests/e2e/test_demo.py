@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from service.commands.demo import demo_automations, service_environment
+from service.commands.demo import (
+    DemoFailed,
+    Service,
+    Watch,
+    check_outcome,
+    demo_automations,
+    service_environment,
+)
 
 PORT_IN_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)")
 
@@ -98,6 +105,28 @@ def test_the_service_environment_is_the_demos_own(tmp_path: Path) -> None:
 
 def test_the_demo_config_loads() -> None:
     assert demo_automations() == ["welcome", "needs-info", "label-by-text"]
+
+
+def test_the_outcome_names_what_went_wrong(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    log.write_text("last words of the service\n")
+    service = Service(process=subprocess.Popen(["true"]), url="http://x", log_path=log)
+    service.process.wait()
+    finished = {"welcome": "succeeded", "needs-info": "failed", "label-by-text": "failed"}
+    cases = [
+        (Watch(jobs_total=None), "not every job finished within 60 s:\nlast words of the service"),
+        (Watch(jobs_total=3, finished_jobs=finished), "job(s) failed: label-by-text, needs-info"),
+        (Watch(jobs_total=0), "every job finished, but no comment arrived on the issue"),
+    ]
+    for watch, message in cases:
+        with pytest.raises(DemoFailed) as raised:
+            check_outcome(watch, timeout=60, service=service)
+        assert str(raised.value).startswith(message)
+    check_outcome(
+        Watch(jobs_total=1, finished_jobs={"welcome": "succeeded"}, comment_ids={7}),
+        timeout=60,
+        service=service,
+    )
 
 
 @pytest.mark.slow

@@ -48,8 +48,12 @@ from workers.agents.untrusted import sanitize
 # GitHub's author_association values that mean "has not committed to this repository yet".
 # FIRST_TIMER: has never committed anywhere on GitHub; FIRST_TIME_CONTRIBUTOR: not to this one.
 _FIRST_TIME_ASSOCIATIONS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
-# Events whose actor is the comment's author rather than the issue's or pull request's.
-_COMMENT_EVENTS = frozenset({"issue_comment", "pull_request_review_comment"})
+# Events whose actor is the author of a comment or review rather than of the issue or PR.
+_ACTOR_KEY = {
+    "issue_comment": "comment",
+    "pull_request_review_comment": "comment",
+    "pull_request_review": "review",
+}
 # Title and body patterns look at this much text; regexes stay cheap on a huge paste.
 PATTERN_TEXT_MAX_CHARS = 20_000
 
@@ -76,7 +80,7 @@ def subject_of(event: str, payload: Mapping[str, Any]) -> Subject | None:
         return None
     # An issue_comment on a pull request carries the PR as `issue` with a `pull_request` link.
     is_pull_request = "pull_request" in payload or isinstance(item.get("pull_request"), Mapping)
-    actor = payload.get("comment") if event in _COMMENT_EVENTS else item
+    actor = payload.get(_ACTOR_KEY[event]) if event in _ACTOR_KEY else item
     association = actor.get("author_association") if isinstance(actor, Mapping) else None
     labels = tuple(
         label["name"]

@@ -221,6 +221,12 @@ class RespondOptions(_Options):
     def _dedupe(cls, labels: list[str]) -> list[str]:
         return _unique(labels)
 
+    @property
+    def needs_changed_files(self) -> bool:
+        """Whether a pull request's changed files decide anything here: the worker fetches them
+        (read-only) for such automations and passes them as `AgentContext.changed_files`."""
+        return any(rule.needs_changed_files for rule in self.rules)
+
     @model_validator(mode="after")
     def _does_something(self) -> RespondOptions:
         if self.comment is None and not self.labels and not self.remove_labels and not self.rules:

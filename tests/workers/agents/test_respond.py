@@ -461,3 +461,20 @@ def test_options_round_trip_through_the_stored_json() -> None:
 def test_path_rules_on_an_issue_simply_do_not_match() -> None:
     result = run_matched(issue_opened(title="Crash on save"), event="issues")["label-by-text"]
     assert result.summary == "respond: labels +bug"
+
+
+def test_review_author_association_decides_on_review_events() -> None:
+    payload = copy.deepcopy(example("pull_request_review", "submitted.payload.json"))
+    payload["review"]["author_association"] = "FIRST_TIME_CONTRIBUTOR"
+    payload["pull_request"]["author_association"] = "OWNER"
+    options = {"when": {"first_time_contributor": True}, "labels": ["x"]}
+    assert respond_with(options, payload, event="pull_request_review").labels_add == ("x",)
+
+
+def test_options_say_whether_changed_files_are_needed() -> None:
+    by_title = RespondOptions.model_validate({"rules": [{"labels": ["a"], "title": "x"}]})
+    by_path = RespondOptions.model_validate(
+        {"rules": [{"labels": ["a"], "title": "x"}, {"labels": ["b"], "paths": ["src/**"]}]}
+    )
+    assert not by_title.needs_changed_files
+    assert by_path.needs_changed_files
