@@ -16,9 +16,16 @@ from typing import Any
 
 import structlog
 
-from service.triggers import Config, Identity, JobSpec, match_event
+from service.triggers import Config, ConfigIssue, Identity, JobSpec, match_event
 from service.triggers.merge import Merged
-from workers.agents.base import AgentContext, Annotation, CheckRun, NoOptions, Result
+from workers.agents.base import (
+    AgentContext,
+    Annotation,
+    CheckRun,
+    Comment,
+    NoOptions,
+    Result,
+)
 from workers.github.client import github_errors
 from workers.github.repo_config import PATH, RepoConfig, RepoConfigs
 from workers.publish import ResultPublisher
@@ -90,16 +97,46 @@ def report_broken_config(
     *,
     repo: RepoConfig,
     payload: Mapping[str, Any],
-    head_sha: str,
+    head_sha: str | None,
     publisher: ResultPublisher,
     event: str,
 ) -> None:
-    """A failing check run on the default branch's head, each error annotated at its line."""
+    """As a GitHub App: a failing check run on the default branch's head, each error annotated at
+    its line. With a plain token (check runs need an App): a sticky comment on the issue or pull
+    request that triggered the event."""
     if repo.error is None:
         return
     issues = repo.error.issues
     summary = "\n".join(f"- line {i.line}, column {i.column}: {i.message}" for i in issues)
-    result = Result(
+    if head_sha is None:
+        result = Result(
+            summary=f"{len(issues)} error(s) in {PATH}",
+            comments=(
+                Comment(
+                    body=f"Hookwise could not use `{PATH}` from the default branch, so only the "
+                    f"central automations run here:\n\n{summary}",
+                ),
+            ),
+        )
+    else:
+        result = _check_run_report(repo, issues=issues, summary=summary, head_sha=head_sha)
+    context = AgentContext(
+        job_id=f"config-{(repo.blob_sha or '')[:20]}",  # fits a job id column
+        delivery_id="",
+        automation=CHECK_NAME,
+        event=event,
+        action=None,
+        payload=payload,
+        options=NoOptions(),
+    )
+    publisher.publish(result, context=context)
+    log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
+
+
+def _check_run_report(
+    repo: RepoConfig, *, issues: list[ConfigIssue], summary: str, head_sha: str
+) -> Result:
+    return Result(
         summary=f"{len(issues)} error(s) in {PATH}",
         check_run=CheckRun(
             name=CHECK_NAME,
@@ -120,19 +157,8 @@ def report_broken_config(
             ),
         ),
     )
-    context = AgentContext(
-        job_id=f"config-{repo.blob_sha}",
-        delivery_id="",
-        automation=CHECK_NAME,
-        event=event,
-        action=None,
-        payload=payload,
-        options=NoOptions(),
-    )
-    publisher.publish(result, context=context)
-    log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
 
 
 def default_branch_head(gh: Any, *, repository: str, branch: str) -> str:
     with github_errors():
-        return str(gh.get_repo(repository).get_branch(branch).commit.sha)
+        return str(gh.get_repo(repository).get_commit(branch).sha)

@@ -180,12 +180,13 @@ def _report_broken(
         return
     repository = payload["repository"]
     installation = payload.get("installation") or {}
-    gh = runtime.github.for_installation(installation.get("id"))
-    head = default_branch_head(
-        gh,
-        repository=str(repository["full_name"]),
-        branch=str(repository.get("default_branch") or "main"),
-    )
+    head = None
+    if runtime.github.is_app:
+        head = default_branch_head(
+            runtime.github.for_installation(installation.get("id")),
+            repository=str(repository["full_name"]),
+            branch=str(repository.get("default_branch") or "main"),
+        )
     report_broken_config(
         repo=repo, payload=payload, head_sha=head, publisher=runtime.publisher, event=event
     )

@@ -13,7 +13,7 @@ from service.intake import NewDelivery, new_job, record_delivery
 from service.store.models import DeliveryState, Job
 from service.triggers import Identity, load_config, match_event
 from tests.workers.conftest import Receiver
-from tests.workers.github.conftest import token_settings
+from tests.workers.github.conftest import app_settings, token_settings
 from workers.agents.registry import agent_options
 from workers.celery_app import create_celery
 from workers.github.auth import MemoryTokenCache
@@ -148,11 +148,79 @@ def test_worker_applies_the_repository_config(
     assert len(receiver.received) == 1
 
 
-def _issue_payload(sim: SimHandle, issue: dict[str, object]) -> dict[str, object]:
-    repository = sim.client(sim.token("alice")).get("/repos/acme/widgets").json()
+def _issue_payload(
+    sim: SimHandle, issue: dict[str, object], *, repo: str = "acme/widgets"
+) -> dict[str, object]:
+    repository = sim.client(sim.token("alice")).get(f"/repos/{repo}").json()
     return {
         "action": "opened",
         "issue": issue,
         "repository": repository,
         "sender": {"login": "acme", "type": "User"},
     }
+
+
+BROKEN = "version: 1\nautomations:\n  - name: x\n    on: issuez\n    agent: notify\n"
+
+
+def test_broken_repository_config_is_reported_once_as_a_check_run(
+    sim: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    sim.admin.create_user("acme")
+    sim.admin.create_repo("acme", "broken", files={".github/hookwise.yml": BROKEN})
+    installation = sim.admin.create_installation("acme")
+    issue = sim.admin.open_issue("acme", "broken", title="Hi", author="acme")
+    settings = app_settings(sim, tmp_path, database_url=database_url)
+    holder = RuntimeHolder(settings, create_celery(settings))
+    payload = {
+        **_issue_payload(sim, issue, repo="acme/broken"),
+        "installation": {"id": installation},
+    }
+    for delivery_id in ("d-1", "d-2"):  # two events on the same commit: one report
+        delivery = NewDelivery(
+            id=delivery_id,
+            event="issues",
+            action="opened",
+            payload=json.dumps(payload).encode(),
+            state=DeliveryState.RECEIVED,
+        )
+        with engine.begin() as conn:
+            record_delivery(conn, delivery, max_attempts=3)
+        assert _dispatch(holder, delivery_id) == []
+    api = sim.client(sim.token("alice"))
+    head = api.get("/repos/acme/broken/commits/main").json()["sha"]
+    runs = api.get(f"/repos/acme/broken/commits/{head}/check-runs").json()["check_runs"]
+    assert [(r["name"], r["conclusion"]) for r in runs] == [("hookwise/config", "failure")]
+    annotations = api.get(f"/repos/acme/broken/check-runs/{runs[0]['id']}/annotations").json()
+    # Line 3: notify needs a `url`; line 4: the misspelt event.
+    assert sorted((a["path"], a["start_line"]) for a in annotations) == [
+        (".github/hookwise.yml", 3),
+        (".github/hookwise.yml", 4),
+    ]
+    assert any("issuez" in a["message"] for a in annotations)
+
+
+def test_with_a_token_the_broken_config_is_named_in_a_comment(
+    sim: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    sim.admin.create_user("acme")
+    sim.admin.create_repo("acme", "broken", files={".github/hookwise.yml": BROKEN})
+    issue = sim.admin.open_issue("acme", "broken", title="Hi", author="acme")
+    settings = token_settings(sim, tmp_path, "alice", database_url=database_url)
+    holder = RuntimeHolder(settings, create_celery(settings))
+    payload = _issue_payload(sim, issue, repo="acme/broken")
+    for delivery_id in ("d-1", "d-2"):
+        delivery = NewDelivery(
+            id=delivery_id,
+            event="issues",
+            action="opened",
+            payload=json.dumps(payload).encode(),
+            state=DeliveryState.RECEIVED,
+        )
+        with engine.begin() as conn:
+            record_delivery(conn, delivery, max_attempts=3)
+        assert _dispatch(holder, delivery_id) == []
+    api = sim.client(sim.token("alice"))
+    comments = api.get(f"/repos/acme/broken/issues/{issue['number']}/comments").json()
+    assert len(comments) == 1
+    assert "line 4, column" in comments[0]["body"]

@@ -115,3 +115,21 @@ def test_denied_command_gets_a_short_reply(
     bodies = [c["body"] for c in comments.json()]
     assert len(bodies) == 1
     assert "@octo-reader `/fix` can only be used by people with write access" in bodies[0]
+
+
+def test_primary_rate_limit_waits_in_the_database_not_in_celery(
+    world: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    world.admin.inject_fault("primary_rate_limit", path="/permission$", reset_in=900)
+    job_id = add_job(engine, pending={"paths": None, "permission": "write", "login": "Codertocat"})
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.RETRY
+    table = Job.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == job_id)).one()
+    assert row.state == "queued"
+    wait = (row.not_before - row.updated_at).total_seconds()
+    assert 880 <= wait <= 1000
+    # Not handed to Celery as a countdown: the reconciler publishes it once it is due.
+    assert row.enqueued_at is None
