@@ -33,6 +33,7 @@ from workers.agents.respond_options import (
     RespondOptions,
     Rule,
     render_comment,
+    unique_labels,
 )
 from workers.agents.triage.missing_info import (
     BODY_MAX_CHARS,
@@ -195,7 +196,7 @@ def apply_rules(
             notes.append(f"rules[{index}] needs the changed files, which were not provided")
         elif matched:
             labels.extend(rule.labels)
-    return RuleOutcome(labels=tuple(dict.fromkeys(labels)), notes=tuple(notes))
+    return RuleOutcome(labels=tuple(unique_labels(labels)), notes=tuple(notes))
 
 
 def template_variables(
@@ -253,7 +254,7 @@ def respond(context: AgentContext, options: RespondOptions) -> Result:
     outcome = apply_rules(options.rules, subject=subject, changed_files=changed_files)
     if options.rules and not outcome.labels:
         return _nothing(["no rule matched", *outcome.notes])
-    labels = tuple(dict.fromkeys((*options.labels, *outcome.labels)))
+    labels = tuple(unique_labels((*options.labels, *outcome.labels)))
     variables = template_variables(
         context,
         missing=missing,

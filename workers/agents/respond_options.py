@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
@@ -140,8 +140,12 @@ def _validate_label(value: object) -> object:
 Label = Annotated[str, BeforeValidator(_validate_label)]
 
 
-def _unique(labels: list[str]) -> list[str]:
-    return list(dict.fromkeys(labels))
+def unique_labels(labels: Iterable[str]) -> list[str]:
+    """Labels in order without repeats; GitHub's label names ignore case, so `Bug` repeats `bug`."""
+    first_spelling: dict[str, str] = {}
+    for label in labels:
+        first_spelling.setdefault(label.casefold(), label)
+    return list(first_spelling.values())
 
 
 class _Options(BaseModel):
@@ -178,7 +182,7 @@ class Rule(_Options):
     @field_validator("labels")
     @classmethod
     def _dedupe(cls, labels: list[str]) -> list[str]:
-        return _unique(labels)
+        return unique_labels(labels)
 
     @field_validator("paths")
     @classmethod
@@ -219,7 +223,7 @@ class RespondOptions(_Options):
     @field_validator("labels", "remove_labels")
     @classmethod
     def _dedupe(cls, labels: list[str]) -> list[str]:
-        return _unique(labels)
+        return unique_labels(labels)
 
     @property
     def needs_changed_files(self) -> bool:

@@ -253,9 +253,9 @@ def test_label_by_changed_paths_needs_the_files() -> None:
 
 def test_rules_combine_and_dedupe_labels() -> None:
     options = {
-        "labels": ["triage"],
+        "labels": ["triage", "Triage"],
         "rules": [
-            {"labels": ["bug", "triage"], "title": "(?i)error", "body": "(?i)traceback"},
+            {"labels": ["bug", "TRIAGE"], "title": "(?i)error", "body": "(?i)traceback"},
             {"labels": ["bug"], "body": "Traceback"},
             {"labels": ["area/docs"], "paths": ["docs/**", "!docs/internal/**"]},
         ],
