@@ -99,8 +99,9 @@ def subject_of(event: str, payload: Mapping[str, Any]) -> Subject | None:
 
 def is_first_time_contributor(subject: Subject) -> bool:
     """GitHub's `author_association` is about commits, not issues: someone who has only ever
-    opened issues is `NONE`, so on an issue `NONE` counts as a first-timer too (as do owners'
-    outside friends who never committed). On a pull request only GitHub's own verdicts count."""
+    opened issues is `NONE`, so on an issue `NONE` counts as a first-timer too (which also
+    welcomes a repeat reporter who never committed). On a pull request only GitHub's own
+    verdicts (FIRST_TIME_CONTRIBUTOR, FIRST_TIMER) count."""
     association = subject.author_association
     if association in _FIRST_TIME_ASSOCIATIONS:
         return True
