@@ -131,8 +131,28 @@ class PublishBench:
         )
 
 
+# Outputs whose correctness does not depend on the ledger's database run on SQLite only.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def session_sim() -> Iterator[SimHandle]:
+    """One simulator for every publishing test module (each test gets a fresh repository)."""
+    with run_simulator(users=USERS) as sim:
+        yield sim
+
+
 @pytest.fixture
-def bench(sim: SimHandle, engine: Engine, tmp_path: Path) -> Iterator[PublishBench]:
+def publishing_sim(session_sim: SimHandle) -> Iterator[SimHandle]:
+    session_sim.admin.reset()
+    session_sim.admin.clear_faults()
+    yield session_sim
+    session_sim.close_clients()
+
+
+@pytest.fixture
+def bench(publishing_sim: SimHandle, engine: Engine, tmp_path: Path) -> Iterator[PublishBench]:
+    sim = publishing_sim
     # A repository name of its own per test: the PostgreSQL database outlives the test.
     name = f"demo-{uuid.uuid4().hex[:8]}"
     sim.admin.create_repo("alice", name, files={"README.md": "# demo\n"})

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from service.store.models import PublishedOutput
-from tests.workers.github.conftest import PublishBench
+from tests.workers.github.conftest import PublishBench, sqlite_only
 from workers.agents.base import (
     Annotation,
     CheckRun,
@@ -71,6 +71,7 @@ def test_sticky_comment_is_posted_once_then_edited_in_place(bench: PublishBench)
     assert edited["body"].startswith("Updated note")
 
 
+@sqlite_only
 def test_sticky_comments_are_per_automation_and_ignore_other_authors(
     bench: PublishBench,
 ) -> None:
@@ -92,6 +93,7 @@ def test_sticky_comments_are_per_automation_and_ignore_other_authors(
     assert len(bodies) == 3
 
 
+@sqlite_only
 def test_a_deleted_sticky_comment_is_posted_again(bench: PublishBench) -> None:
     number = bench.open_issue()
     publisher = bench.publisher()
@@ -252,6 +254,7 @@ def test_a_failed_create_releases_the_claim(bench: PublishBench) -> None:
 # -- labels and reactions ---------------------------------------------------------------------
 
 
+@sqlite_only
 def test_labels_are_created_added_and_removed_once(bench: PublishBench) -> None:
     issue = bench.sim.admin.open_issue(
         bench.owner, bench.repo, title="t", author="bob", labels=["stale", "keep"]
@@ -272,6 +275,7 @@ def test_labels_are_created_added_and_removed_once(bench: PublishBench) -> None:
     assert writes_sent(bench) == 0
 
 
+@sqlite_only
 def test_reactions_go_on_the_triggering_comment_or_the_issue(bench: PublishBench) -> None:
     number = bench.open_issue()
     command = bench.sim.admin.comment(
@@ -292,6 +296,7 @@ def test_reactions_go_on_the_triggering_comment_or_the_issue(bench: PublishBench
     assert [item["content"] for item in issue_reactions] == ["rocket"]
 
 
+@sqlite_only
 def test_a_deleted_command_comment_skips_the_reaction_not_the_job(bench: PublishBench) -> None:
     number = bench.open_issue()
     command = bench.sim.admin.comment(bench.owner, bench.repo, number, body="/go", author="bob")
@@ -306,6 +311,7 @@ def test_a_deleted_command_comment_skips_the_reaction_not_the_job(bench: Publish
     assert comment["body"].startswith("on it")
 
 
+@sqlite_only
 def test_two_sticky_comments_are_refused_before_any_write(bench: PublishBench) -> None:
     number = bench.open_issue()
     result = Result(summary="s", labels_add=("x",), comments=(Comment(body="a"), Comment(body="b")))
@@ -420,6 +426,7 @@ def test_patch_opens_one_draft_pull_request_and_updates_its_body(bench: PublishB
 # -- targets and the write lock ---------------------------------------------------------------
 
 
+@sqlite_only
 def test_check_event_without_pull_requests_asks_github_for_the_pull(bench: PublishBench) -> None:
     pull = bench.sim.admin.open_pull_request(
         bench.owner,
@@ -457,6 +464,7 @@ def test_writes_to_one_installation_wait_for_the_lock(bench: PublishBench) -> No
     assert len(comments_on(bench, number)) == 1
 
 
+@sqlite_only
 def test_token_mode_posts_as_the_token_s_user(bench: PublishBench, tmp_path: Path) -> None:
     from tests.workers.github.conftest import token_settings
     from workers.github.auth import MemoryTokenCache

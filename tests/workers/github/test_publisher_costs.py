@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.workers.github.conftest import PublishBench
+from tests.workers.github.conftest import PublishBench, sqlite_only
 from workers.agents.base import (
     Annotation,
     CheckRun,
@@ -29,8 +29,7 @@ def requests_used(bench: PublishBench, token: str) -> int:
     return int(response.json()["resources"]["core"]["used"])
 
 
-# The counts do not depend on the database: SQLite only.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@sqlite_only  # the counts do not depend on the database
 def test_request_costs_of_first_runs_and_re_runs(bench: PublishBench) -> None:
     source = "".join(f"l{n}\n" for n in range(1, 21))
     bench.sim.admin.push(

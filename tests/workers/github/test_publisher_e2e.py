@@ -90,12 +90,13 @@ def job(url: str, job_id: str) -> dict[str, Any]:
 
 
 def test_worker_killed_after_the_comment_posts_it_once_after_recovery(
-    sim: SimHandle,
+    publishing_sim: SimHandle,
     stack: Stack,
     tmp_path: Path,
     pg_database_url: str,
     redis_broker_url: str,
 ) -> None:
+    sim = publishing_sim
     stack.env.update(
         env_for(tmp_path, sim, database_url=pg_database_url, broker_url=redis_broker_url)
     )
