@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.batching import batches
 from service.store.db import insert_for, utcnow
 from service.store.models import Delivery, DeliveryState, Job, JobState
 from service.triggers import JobSpec
@@ -247,24 +248,8 @@ class DeliveryRecorder:
         return await asyncio.wrap_future(future)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stopping = False
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
+        for batch in batches(self._queue, limit=self._max_batch):
             self._write(batch)
-            if stopping:
-                return
 
     def _write(self, batch: list[_Item]) -> None:
         try:

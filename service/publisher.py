@@ -15,6 +15,7 @@ import structlog
 from celery import Celery
 from kombu.exceptions import KombuError
 
+from service.batching import batches
 from workers.celery_app import DISPATCH_DELIVERY, RUN_JOB
 
 log = structlog.get_logger(__name__)
@@ -59,29 +60,13 @@ class JobPublisher:
             log.warning("publisher backlog full; left for the reconciler", message=message)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stopping = False
-            while len(batch) < 500:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
+        for batch in batches(self._queue, limit=500):
             try:
                 self._publish(batch)
             except Exception:
                 # The thread must outlive any broker client bug; unpublished jobs stay queued in
                 # the database and the reconciler publishes them.
                 log.exception("publishing failed", jobs=len(batch))
-            if stopping:
-                return
 
     def _publish(self, messages: list[tuple[str, str, str]]) -> None:
         sent = 0

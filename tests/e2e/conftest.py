@@ -19,6 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
+
+from service.store.db import create_db_engine
 
 
 def free_port() -> int:
@@ -164,3 +167,13 @@ def slow_receiver() -> Iterator[SlowReceiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def pg_engine(pg_database_url: str) -> Iterator[Engine]:
+    """The session's PostgreSQL database, emptied for this test."""
+    engine = create_db_engine(pg_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE attempts, jobs, deliveries, group_locks CASCADE"))
+    yield engine
+    engine.dispose()

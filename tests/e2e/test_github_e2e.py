@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from service.github_sim.testing import SimHandle, run_simulator
-from service.store.db import create_db_engine
 from tests.e2e.conftest import Stack, free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -36,15 +35,6 @@ automations:
 def sim() -> Iterator[SimHandle]:
     with run_simulator(users={"alice": "alice-token"}) as handle:
         yield handle
-
-
-@pytest.fixture
-def pg_engine(pg_database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(pg_database_url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE attempts, jobs, deliveries, group_locks CASCADE"))
-    yield engine
-    engine.dispose()
 
 
 def comments(sim: SimHandle, number: int) -> list[dict[str, Any]]:

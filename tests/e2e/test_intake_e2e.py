@@ -7,18 +7,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from service.settings import Settings
 from service.signatures import sign
-from service.store.db import create_db_engine
 from tests.conftest import WEBHOOK_EXAMPLES
 from tests.e2e.conftest import SlowReceiver, Stack, free_port, wait_until
 from workers.celery_app import RUN_JOB, create_celery
@@ -42,15 +41,6 @@ def write_config(tmp_path: Path, url: str) -> Path:
     return path
 
 
-@pytest.fixture
-def pg_engine(pg_database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(pg_database_url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE attempts, jobs, deliveries, group_locks CASCADE"))
-    yield engine
-    engine.dispose()
-
-
 def env_for(
     tmp_path: Path, *, database_url: str, broker_url: str | None, config: Path
 ) -> dict[str, str]:
@@ -68,6 +58,22 @@ def env_for(
     if broker_url:
         env["HOOKWISE_BROKER_URL"] = broker_url
     return env
+
+
+def start_web(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    receiver: SlowReceiver,
+    *,
+    database_url: str,
+    broker: str,
+) -> tuple[Stack, str]:
+    """A web process on PostgreSQL and the given broker, notifying `receiver`."""
+    config = write_config(tmp_path, receiver.url)
+    stack = stack_factory(
+        env_for(tmp_path, database_url=database_url, broker_url=broker, config=config)
+    )
+    return stack, stack.serve(port=free_port())
 
 
 def deliver(url: str, *, delivery: str | None = None) -> dict[str, Any]:
@@ -110,11 +116,13 @@ def test_signed_delivery_runs_notify_once(
     redis_broker_url: str,
     slow_receiver: SlowReceiver,
 ) -> None:
-    config = write_config(tmp_path, slow_receiver.url)
-    stack = stack_factory(
-        env_for(tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config)
+    stack, url = start_web(
+        stack_factory,
+        tmp_path,
+        slow_receiver,
+        database_url=pg_database_url,
+        broker=redis_broker_url,
     )
-    url = stack.serve(port=free_port())
     stack.worker("--concurrency", "2", "--beat")
     accepted = deliver(url)
     job_id = accepted["jobs"][0]["id"]
@@ -133,11 +141,13 @@ def test_worker_killed_mid_job_finishes_exactly_once_after_restart(
     slow_receiver: SlowReceiver,
 ) -> None:
     slow_receiver.hold_first = 30
-    config = write_config(tmp_path, slow_receiver.url)
-    stack = stack_factory(
-        env_for(tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config)
+    stack, url = start_web(
+        stack_factory,
+        tmp_path,
+        slow_receiver,
+        database_url=pg_database_url,
+        broker=redis_broker_url,
     )
-    url = stack.serve(port=free_port())
     worker = stack.worker("--concurrency", "1", "--beat")
     job_id = deliver(url)["jobs"][0]["id"]
     assert slow_receiver.arrived.wait(20), worker.output()
@@ -236,11 +246,9 @@ def test_broker_outage_loses_nothing(
     parts = urlsplit(redis_broker_url)
     proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 6379))
     proxied = f"redis://127.0.0.1:{proxy.port}{parts.path}"
-    config = write_config(tmp_path, slow_receiver.url)
-    stack = stack_factory(
-        env_for(tmp_path, database_url=pg_database_url, broker_url=proxied, config=config)
+    stack, url = start_web(
+        stack_factory, tmp_path, slow_receiver, database_url=pg_database_url, broker=proxied
     )
-    url = stack.serve(port=free_port())
     try:
         started = time.perf_counter()
         during = [deliver(url)["jobs"][0]["id"] for _ in range(3)]

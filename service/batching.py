@@ -1,0 +1,34 @@
+"""Draining a queue in batches: whatever piled up while the consumer was busy goes out together."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def batches(
+    source: queue.Queue[T | None] | queue.SimpleQueue[T | None], *, limit: int
+) -> Iterator[list[T]]:
+    """Yield lists of up to `limit` items: each waits for one item, then takes what else is
+    already there. A `None` in the queue ends the stream after the items before it."""
+    while True:
+        first = source.get()
+        if first is None:
+            return
+        batch = [first]
+        stopping = False
+        while len(batch) < limit:
+            try:
+                item = source.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stopping = True
+                break
+            batch.append(item)
+        yield batch
+        if stopping:
+            return
