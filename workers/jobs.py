@@ -146,6 +146,7 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
         options = spec.options.model_validate(claim.options)
     except ValidationError as exc:
         return _finish(claim, runtime, JobState.FAILED, f"invalid options: {exc}")
+    changed_files = _changed_files(options, event=event, payload=payload, runtime=runtime)
     lease = runtime.settings.job_lease_seconds
     with leases.Heartbeat(runtime.engine, claim=claim, lease_seconds=lease) as heartbeat:
         context = AgentContext(
@@ -157,6 +158,7 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
             payload=payload,
             options=options,
             command=claim.command,
+            changed_files=changed_files,
             cancelled=heartbeat.cancelled.is_set,
         )
         try:
@@ -175,6 +177,19 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
         result.summary,
         result=result.model_dump(mode="json"),
     )
+
+
+def _changed_files(
+    options: Any, *, event: str, payload: Mapping[str, Any], runtime: WorkerRuntime
+) -> tuple[str, ...] | None:
+    """The files a pull request or push changes, read for agents whose options ask for them
+    (agents hold no GitHub client of their own)."""
+    if not getattr(options, "needs_changed_files", False) or runtime.resolvers is None:
+        return None
+    if "pull_request" not in payload and "after" not in payload:
+        return None
+    resolver = runtime.resolvers(event=event, payload=payload)
+    return None if resolver is None else tuple(resolver.changed_files())
 
 
 def _preflight(

@@ -67,6 +67,8 @@ def add_job(
     cancel_in_progress: bool = False,
     max_attempts: int = 3,
     payload: bytes = ISSUE_OPENED,
+    event: str = "issues",
+    action: str = "opened",
 ) -> str:
     job = NewJob(
         id=job_id_for(delivery_id=delivery_id, automation=automation),
@@ -77,9 +79,7 @@ def add_job(
         concurrency_group=group,
         cancel_in_progress=cancel_in_progress,
     )
-    delivery = NewDelivery(
-        id=delivery_id, event="issues", action="opened", payload=payload, jobs=(job,)
-    )
+    delivery = NewDelivery(id=delivery_id, event=event, action=action, payload=payload, jobs=(job,))
     with engine.begin() as conn:
         record_delivery(conn, delivery, max_attempts=max_attempts)
     return job.id

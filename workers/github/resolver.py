@@ -53,10 +53,12 @@ class GitHubResolver:
             if "pull_request" in self._payload:
                 pull = repo.get_pull(int(self._payload["pull_request"]["number"]))
                 files = list(pull.get_files())
-            else:
+            elif "before" in self._payload and "after" in self._payload:
                 # A push: compare the before and after commits (the payload lists at most 20).
                 comparison = repo.compare(self._payload["before"], self._payload["after"])
                 files = list(comparison.files)
+            else:
+                return []  # the event changes no files
         paths: list[str] = []
         for changed in files:
             paths.append(changed.filename)

@@ -133,3 +133,49 @@ def test_primary_rate_limit_waits_in_the_database_not_in_celery(
     assert 880 <= wait <= 1000
     # Not handed to Celery as a countdown: the reconciler publishes it once it is due.
     assert row.enqueued_at is None
+
+
+def test_agents_that_ask_get_the_pull_requests_changed_files(
+    sim: SimHandle, tmp_path: Path, engine: Engine, database_url: str
+) -> None:
+    from tests.workers.github.conftest import app_settings
+    from workers.agents.respond_options import RespondOptions
+
+    sim.admin.set_app_webhook("http://127.0.0.1:9/unreachable", secret="x")
+    sim.admin.create_user("acme")
+    sim.admin.create_repo("acme", "widgets")
+    sim.admin.create_installation("acme")
+    pull = sim.admin.open_pull_request(
+        "acme",
+        "widgets",
+        title="Guide",
+        head="docs-guide",
+        author="acme",
+        files={"docs/guide.md": "# Guide\n"},
+    )
+    assert sim.admin.wait_for_deliveries(timeout=20)
+    payload = next(
+        d["payload"] for d in sim.admin.deliveries(target="app") if d["event"] == "pull_request"
+    )
+    settings = app_settings(sim, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    options = RespondOptions.model_validate(
+        {
+            "rules": [
+                {"labels": ["docs"], "paths": ["docs/**"]},
+                {"labels": ["code"], "paths": ["src/**"]},
+            ]
+        }
+    )
+    job_id = add_job(
+        engine,
+        agent="respond",
+        options=options.model_dump(mode="json"),
+        payload=json.dumps(payload).encode(),
+        event="pull_request",
+    )
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SUCCEEDED
+    api = sim.client(sim.token("alice"))
+    issue = api.get(f"/repos/acme/widgets/issues/{pull['number']}").json()
+    labels = [label["name"] for label in issue["labels"]]
+    assert labels == ["docs"]
