@@ -41,7 +41,7 @@ class Destination:
 
     def key(self, *, target: str, slot: str) -> OutputKey:
         return OutputKey(
-            repository=self.repo.full_name,
+            repository=self.target.repository,
             target=target,
             automation=self.automation,
             slot=slot,

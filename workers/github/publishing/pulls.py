@@ -12,8 +12,7 @@ from workers.github.publishing.destination import Destination
 _ATTEMPTS = 2
 
 
-def _find_open(repo: Repository, patch: Patch) -> int | None:
-    owner = repo.full_name.split("/", 1)[0]
+def _find_open(repo: Repository, patch: Patch, *, owner: str) -> int | None:
     with github_errors():
         for pull in repo.get_pulls(state="open", head=f"{owner}:{patch.branch}", base=patch.base):
             return int(pull.number)
@@ -45,11 +44,12 @@ def _update_if_open(repo: Repository, number: int, patch: Patch) -> bool:
 
 def publish_patch(dest: Destination, patch: Patch) -> None:
     key = dest.key(target=f"branch:{patch.branch}", slot=f"pull:{patch.base}")
+    owner = dest.target.repository.split("/", 1)[0]
     for _ in range(_ATTEMPTS):
         ensured = dest.ledger.ensure(
             key,
             holder=dest.job_id,
-            find=lambda: _find_open(dest.repo, patch),
+            find=lambda: _find_open(dest.repo, patch, owner=owner),
             create=lambda: _create(dest.repo, patch),
         )
         if ensured.created or _update_if_open(dest.repo, ensured.github_id, patch):
