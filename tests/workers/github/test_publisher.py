@@ -395,6 +395,22 @@ def test_check_run_interrupted_between_annotation_batches_is_completed(
     assert run["output"]["annotations_count"] == 130
 
 
+def test_a_check_run_created_by_a_dead_attempt_is_found_by_name(bench: PublishBench) -> None:
+    sha = _head(bench)
+    check = CheckRun(
+        name="ci", head_sha=sha, conclusion="success", title="t", summary="s", annotations=()
+    )
+    context = bench.context(number=None, event="push")
+    crashing = bench.publisher(ledger=CrashAfterCreate(bench.engine))
+    with pytest.raises(KeyboardInterrupt):
+        crashing.publish(Result(summary="s", check_run=check), context=context)
+    done = check.model_copy(update={"summary": "finished"})
+    bench.publisher().publish(Result(summary="s", check_run=done), context=context)
+    [run] = bench.get(f"/commits/{sha}/check-runs")["check_runs"]
+    assert run["output"]["summary"] == "finished"
+    assert run["app"]["id"] == bench.sim.app_id
+
+
 # -- draft pull requests ----------------------------------------------------------------------
 
 

@@ -84,10 +84,12 @@ def output(check: CheckRun, annotations: Sequence[Annotation]) -> dict[str, Any]
     return document
 
 
-def _find(commit: Commit, *, name: str) -> int | None:
+def _find(commit: Commit, *, name: str, app_id: int | None) -> int | None:
     with github_errors():
-        for run in commit.get_check_runs(check_name=name):
-            return int(run.id)  # newest first, as GitHub lists them
+        for run in commit.get_check_runs(check_name=name):  # newest first, as GitHub lists them
+            # Another App's run of the same name cannot be updated by us (GitHub answers 403).
+            if app_id is None or run.app.id == app_id:
+                return int(run.id)
     return None
 
 
@@ -135,7 +137,7 @@ def publish_check_run(dest: Destination, check: CheckRun) -> None:
     ensured = dest.ledger.ensure(
         dest.key(target=check.head_sha, slot=f"check-run:{check.name}"),
         holder=dest.job_id,
-        find=lambda: _find(commit, name=check.name),
+        find=lambda: _find(commit, name=check.name, app_id=dest.app_id),
         create=lambda: _create(dest, check),
     )
     run = dest.repo.get_check_run(ensured.github_id)  # lazy

@@ -22,6 +22,8 @@ class Destination:
     author: str
     """Hookwise's own login: only its own comments and reviews are ever found and edited."""
     ledger: Ledger
+    app_id: int | None = None
+    """The App Hookwise runs as (None with a token): check runs of other Apps are not ours."""
     _number: int | None = field(default=None, init=False)
 
     def number(self) -> int:

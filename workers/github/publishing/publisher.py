@@ -48,13 +48,15 @@ class GitHubPublisher:
         """Where `context`'s outputs go, with a client for its installation (no request yet)."""
         target = target_for(context.event, context.payload)
         gh = self._factory.for_installation(target.installation_id)
+        identity = self._factory.identity
         return Destination(
             repo=gh.withLazy(True).get_repo(target.repository),
             target=target,
             automation=context.automation,
             job_id=context.job_id,
-            author=self._factory.identity.login,
+            author=identity.login,
             ledger=self._ledger,
+            app_id=identity.app_id,
         )
 
     def publish(self, result: Result, *, context: AgentContext) -> None:
