@@ -19,6 +19,7 @@ from workers.agents.base import (
     Patch,
     PermanentError,
     Result,
+    Review,
     TransientError,
 )
 from workers.github.publishing.ledger import InstallationWriteLock, Ledger, OutputKey
@@ -437,6 +438,36 @@ def test_patch_opens_one_draft_pull_request_and_updates_its_body(bench: PublishB
         "main",
         "v2",
     )
+
+
+@sqlite_only
+def test_patch_adopts_an_open_pull_request_from_the_same_head(bench: PublishBench) -> None:
+    existing = bench.sim.admin.open_pull_request(
+        bench.owner,
+        bench.repo,
+        title="Manual fix",
+        head="hookwise/fix",
+        author="alice",
+        files={"README.md": "# Demo\n"},
+    )
+    patch = Patch(branch="hookwise/fix", base="main", title="Fix", body="explained", diff="")
+    bench.publisher().publish(Result(summary="s", patch=patch), context=bench.context())
+    [pull] = bench.get("/pulls", state="all")
+    assert (pull["number"], pull["body"], pull["draft"]) == (existing["number"], "explained", False)
+
+
+def test_a_review_posted_by_a_dead_attempt_is_found_by_its_marker(bench: PublishBench) -> None:
+    pull = bench.sim.admin.open_pull_request(
+        bench.owner, bench.repo, title="p", head="f", author="bob", files={"a.txt": "a\n"}
+    )
+    context = bench.context(extra={"pull_request": {"number": pull["number"]}})
+    review = Review(commit_sha=pull["head"]["sha"], body="Looks good.")
+    with pytest.raises(KeyboardInterrupt):
+        bench.publisher(ledger=CrashAfterCreate(bench.engine)).publish(
+            Result(summary="s", review=review), context=context
+        )
+    bench.publisher().publish(Result(summary="s", review=review), context=context)
+    assert len(bench.get(f"/pulls/{pull['number']}/reviews")) == 1
 
 
 # -- targets and the write lock ---------------------------------------------------------------
