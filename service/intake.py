@@ -9,6 +9,7 @@ request is answered only after its delivery is committed: nothing is lost after 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import queue
 import threading
 import uuid
@@ -100,56 +101,95 @@ def new_job(*, delivery_id: str, spec: JobSpec) -> NewJob:
 
 
 def record_delivery(conn: Connection, delivery: NewDelivery, *, max_attempts: int) -> Recorded:
-    """Insert one delivery and its jobs in the caller's transaction.
+    """Insert one delivery and its jobs in the caller's transaction (see `record_deliveries`)."""
+    return record_deliveries(conn, [delivery], max_attempts=max_attempts)[0]
 
-    A delivery id seen before inserts nothing and reports the jobs it already has.
+
+def record_deliveries(
+    conn: Connection, deliveries: Sequence[NewDelivery], *, max_attempts: int
+) -> list[Recorded]:
+    """Insert deliveries and their jobs in the caller's transaction: one multi-row statement for
+    the deliveries and one for all their jobs, however many there are.
+
+    A delivery id seen before (in the database, or earlier in `deliveries`) inserts nothing and
+    reports the jobs it already has.
     """
+    if not deliveries:
+        return []
     now = utcnow()
     stmt = (
         insert_for(conn.dialect.name, Delivery)
-        .values(
-            id=delivery.id,
-            event=delivery.event,
-            action=delivery.action,
-            state=delivery.state,
-            repository=delivery.repository,
-            installation_id=delivery.installation_id,
-            sender=delivery.sender,
-            hook_id=delivery.hook_id,
-            received_at=now,
-            error=delivery.error,
-            payload=delivery.payload,
-        )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(Delivery.id)
     )
-    if conn.execute(stmt).first() is None:
-        return Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id)))
-    insert_jobs(conn, delivery_id=delivery.id, jobs=delivery.jobs, max_attempts=max_attempts)
-    return Recorded(
-        duplicate=False,
-        jobs=tuple(
-            RecordedJob(id=j.id, automation=j.automation, agent=j.agent, state=JobState.QUEUED)
-            for j in delivery.jobs
-        ),
+    inserted = set(conn.execute(stmt, [_delivery_row(d, now) for d in deliveries]).scalars())
+    fresh: dict[str, NewDelivery] = {}
+    for delivery in deliveries:
+        if delivery.id in inserted and delivery.id not in fresh:
+            fresh[delivery.id] = delivery
+    _insert_job_rows(
+        conn,
+        [(d.id, job) for d in fresh.values() for job in d.jobs],
+        max_attempts=max_attempts,
+        now=now,
     )
+    recorded: list[Recorded] = []
+    for delivery in deliveries:
+        if fresh.get(delivery.id) is delivery:
+            jobs = tuple(
+                RecordedJob(id=j.id, automation=j.automation, agent=j.agent, state=JobState.QUEUED)
+                for j in delivery.jobs
+            )
+            recorded.append(Recorded(duplicate=False, jobs=jobs))
+        else:
+            recorded.append(Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id))))
+    return recorded
+
+
+def _delivery_row(delivery: NewDelivery, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "event": delivery.event,
+        "action": delivery.action,
+        "state": delivery.state,
+        "repository": delivery.repository,
+        "installation_id": delivery.installation_id,
+        "sender": delivery.sender,
+        "hook_id": delivery.hook_id,
+        "received_at": now,
+        "error": delivery.error,
+        "payload": delivery.payload,
+    }
 
 
 def insert_jobs(
     conn: Connection, *, delivery_id: str, jobs: Sequence[NewJob], max_attempts: int
 ) -> list[NewJob]:
     """Insert the queued jobs that do not exist yet (ids are deterministic, so a job matched
-    twice, by the web and again by the worker, is one job); each one in a concurrency group
-    supersedes the group's older ones. Returns the jobs inserted."""
+    twice, by the web and again by the worker, is one job). Returns the jobs inserted."""
     if not jobs:
         return []
     existing = set(
         conn.execute(select(Job.id).where(Job.id.in_([job.id for job in jobs]))).scalars()
     )
-    jobs = [job for job in jobs if job.id not in existing]
+    created = [job for job in jobs if job.id not in existing]
+    _insert_job_rows(
+        conn, [(delivery_id, job) for job in created], max_attempts=max_attempts, now=utcnow()
+    )
+    return created
+
+
+def _insert_job_rows(
+    conn: Connection,
+    jobs: Sequence[tuple[str, NewJob]],
+    *,
+    max_attempts: int,
+    now: dt.datetime,
+) -> None:
+    """Insert new queued jobs, in order; in each concurrency group the newest supersedes the
+    group's older ones."""
     if not jobs:
-        return []
-    now = utcnow()
+        return
     conn.execute(
         insert(Job),
         [
@@ -172,16 +212,16 @@ def insert_jobs(
                 "created_at": now,
                 "updated_at": now,
             }
-            for job in jobs
+            for delivery_id, job in jobs
         ],
     )
-    for job in jobs:
-        if job.concurrency_group is not None:
-            supersede(conn, job=job, now=now)
-    return list(jobs)
+    # The newest job of each group supersedes every other one, earlier ones of this batch too.
+    newest = {job.concurrency_group: job for _, job in jobs if job.concurrency_group is not None}
+    for job in newest.values():
+        supersede(conn, job=job, now=now)
 
 
-def supersede(conn: Connection, *, job: NewJob, now: Any) -> None:
+def supersede(conn: Connection, *, job: NewJob, now: dt.datetime) -> None:
     """GitHub Actions' concurrency rule: a newer job replaces the group's pending ones, and with
     `cancel_in_progress` also asks the running one to stop."""
     conn.execute(
@@ -254,10 +294,9 @@ class DeliveryRecorder:
     def _write(self, batch: list[_Item]) -> None:
         try:
             with self._engine.begin() as conn:
-                outcomes = [
-                    record_delivery(conn, delivery, max_attempts=self._max_attempts)
-                    for delivery, _ in batch
-                ]
+                outcomes = record_deliveries(
+                    conn, [delivery for delivery, _ in batch], max_attempts=self._max_attempts
+                )
         except SQLAlchemyError as exc:
             if len(batch) == 1:
                 log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))

@@ -67,10 +67,11 @@ def pg_database_url() -> Iterator[str]:
 
 
 def _truncate(engine: Engine) -> None:
+    from service.store.models import Base
+
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(
-            text("TRUNCATE attempts, jobs, deliveries, group_locks, job_duration_buckets CASCADE")
-        )
+        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

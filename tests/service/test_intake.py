@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from service.intake import NewDelivery, NewJob, job_id_for, record_deliveries
+from service.store.models import Delivery, Job
+
+
+def delivery(delivery_id: str, *, group: str | None = None) -> NewDelivery:
+    job = NewJob(
+        id=job_id_for(delivery_id=delivery_id, automation="a"),
+        automation="a",
+        agent="notify",
+        concurrency_group=group,
+    )
+    return NewDelivery(id=delivery_id, event="issues", action="opened", payload=b"{}", jobs=(job,))
+
+
+def test_a_batch_is_recorded_in_order_with_duplicates_inside_and_outside_it(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        record_deliveries(conn, [delivery("old")], max_attempts=3)
+    batch = [delivery("a"), delivery("old"), delivery("b"), delivery("a")]
+    with engine.begin() as conn:
+        recorded = record_deliveries(conn, batch, max_attempts=3)
+    assert [r.duplicate for r in recorded] == [False, True, False, True]
+    assert recorded[3].jobs == recorded[0].jobs  # the repeat reports the jobs of the first
+    assert recorded[1].jobs[0].id == job_id_for(delivery_id="old", automation="a")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Delivery)).scalar_one() == 3
+        assert conn.execute(select(func.count()).select_from(Job)).scalar_one() == 3
+
+
+def test_within_a_batch_the_newest_delivery_of_a_group_wins(engine: Engine) -> None:
+    with engine.begin() as conn:
+        record_deliveries(
+            conn, [delivery("first", group="g"), delivery("second", group="g")], max_attempts=3
+        )
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(Job.delivery_id, Job.state)).all())
+    assert states == {"first": "cancelled", "second": "queued"}
