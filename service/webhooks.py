@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -31,14 +31,18 @@ router = APIRouter()
 OFFLOAD_BYTES = 256 * 1024
 
 
+def json_response(body: Mapping[str, Any], status: int) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection(Exception):
     status: int
     reason: str
     message: str
 
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.reason, "message": self.message}, self.status)
+    def response(self) -> Response:
+        return json_response({"error": self.reason, "message": self.message}, self.status)
 
 
 async def read_body(request: Request, *, limit: int) -> bytes:
@@ -163,7 +167,7 @@ def accepted_body(delivery: NewDelivery, recorded: Recorded) -> dict[str, Any]:
 
 
 @router.post("/webhooks/github", status_code=202)
-async def receive_github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def receive_github_webhook(request: Request, runtime: RuntimeDep) -> Response:
     try:
         return await _receive(request, runtime)
     except Rejection as rejection:
@@ -172,7 +176,7 @@ async def receive_github_webhook(request: Request, runtime: RuntimeDep) -> JSONR
         return rejection.response()
 
 
-async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
+async def _receive(request: Request, runtime: Runtime) -> Response:
     body = await read_body(request, limit=runtime.settings.max_body_bytes)
     await verify_signature(
         body, request.headers.get("x-hub-signature-256"), runtime.settings.webhook_secrets
@@ -189,7 +193,7 @@ async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
         if event == "ping":
             runtime.metrics.deliveries.labels(event, "ping").inc()
             pong = {"ok": True, "zen": payload.get("zen"), "hook_id": payload.get("hook_id")}
-            return JSONResponse(pong, 200)
+            return json_response(pong, 200)
         delivery = new_delivery(
             delivery_id=delivery_id,
             event=event,
@@ -210,6 +214,6 @@ async def _receive(request: Request, runtime: Runtime) -> JSONResponse:
         outcome = "duplicate" if recorded.duplicate else ("matched" if recorded.jobs else "ignored")
         runtime.metrics.deliveries.labels(event, outcome).inc()
         log.info("delivery accepted", outcome=outcome, jobs=len(recorded.jobs))
-        return JSONResponse(accepted_body(delivery, recorded), 202)
+        return json_response(accepted_body(delivery, recorded), 202)
     finally:
         structlog.contextvars.unbind_contextvars("delivery_id", "event")

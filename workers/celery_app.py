@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 RUN_JOB = "hookwise.run_job"
+FAN_OUT = "hookwise.fan_out"
 RECONCILE = "hookwise.reconcile"
 DISPATCH_DELIVERY = "hookwise.dispatch_delivery"
 REDELIVER = "hookwise.redeliver"

@@ -24,7 +24,7 @@ from service.store.db import create_db_engine
 from service.store.models import Delivery
 from workers import reconciler
 from workers.agents.registry import agent_options
-from workers.celery_app import DISPATCH_DELIVERY, RECONCILE, REDELIVER, RUN_JOB
+from workers.celery_app import DISPATCH_DELIVERY, FAN_OUT, RECONCILE, REDELIVER, RUN_JOB
 from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
 from workers.github.client import GitHubFactory
 from workers.github.publisher import GitHubPublisher
@@ -127,6 +127,14 @@ def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:
     def run_job_task(*, job_id: str) -> str:
         return run_job(job_id=job_id, runtime=holder.get()).value
 
+    @app.task(name=FAN_OUT, base=HookwiseTask)  # type: ignore[untyped-decorator]
+    def fan_out_task(*, job_ids: list[str]) -> int:
+        """One message per job, from one message for many (the web publishes in batches)."""
+        with app.producer_or_acquire() as producer:
+            for job_id in job_ids:
+                app.send_task(RUN_JOB, kwargs={"job_id": job_id}, producer=producer)
+        return len(job_ids)
+
     @app.task(name=DISPATCH_DELIVERY, base=HookwiseTask)  # type: ignore[untyped-decorator]
     def dispatch_delivery_task(*, delivery_id: str) -> int:
         job_ids = _dispatch(holder, delivery_id)
@@ -142,7 +150,7 @@ def register_tasks(app: Celery, *, settings: Settings) -> RuntimeHolder:
     def redeliver_task() -> int:
         return redeliver_now(holder)
 
-    del run_job_task, dispatch_delivery_task, reconcile_task, redeliver_task
+    del run_job_task, fan_out_task, dispatch_delivery_task, reconcile_task, redeliver_task
     return holder
 
 

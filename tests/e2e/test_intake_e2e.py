@@ -284,3 +284,29 @@ def test_serve_on_embedded_defaults_runs_jobs_without_redis(
     assert wait_for_state(url, job_id, "succeeded", timeout=40)["attempts"] == 1
     assert (tmp_path / "var" / "hookwise.sqlite").exists()
     assert (tmp_path / "var" / "broker.sqlite").exists()
+
+
+def test_a_burst_fans_out_and_every_job_runs_once(
+    stack_factory: Callable[[dict[str, str]], Stack],
+    tmp_path: Path,
+    pg_database_url: str,
+    pg_engine: Engine,
+    redis_broker_url: str,
+    slow_receiver: SlowReceiver,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stack, url = start_web(
+        stack_factory,
+        tmp_path,
+        slow_receiver,
+        database_url=pg_database_url,
+        broker=redis_broker_url,
+    )
+    stack.worker("--concurrency", "2")
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        accepted = list(pool.map(lambda _: deliver(url), range(24)))
+    job_ids = [body["jobs"][0]["id"] for body in accepted]
+    for job_id in job_ids:
+        assert wait_for_state(url, job_id, "succeeded", timeout=60)["attempts"] == 1
+    assert sorted(r["key"] for r in slow_receiver.requests) == sorted(job_ids)
