@@ -244,6 +244,22 @@ def _folds(
     return list(stratified.split(indexes, primary.classes))
 
 
+def _training_sets(
+    own: dict[str, list[LabelledIssue]],
+    background: list[tuple[LabelledIssue, int]],
+    *,
+    labels: TypeLabels,
+    use_prior: bool,
+    settings: TrainingSettings,
+) -> tuple[_Examples, _Examples]:
+    """(primary, secondary): the primary issues are cross-validated for calibration, the
+    secondary ones are in every training fold. The prior has only primary background issues."""
+    if use_prior:
+        return _examples(background, 1.0), _examples([], 0.0)
+    own_pairs = [(i, labels.index(name)) for name, group in own.items() for i in group]
+    return _examples(own_pairs, 1.0), _examples(background, settings.background_weight)
+
+
 def train_type_model(
     issues: Sequence[LabelledIssue],
     *,
@@ -260,58 +276,53 @@ def train_type_model(
     counts = {name: len(group) for name, group in own.items()}
     mapped_background = map_background(background, labels)
     use_prior = min(counts.values()) < settings.min_issues_per_label
-    if use_prior:
-        if not mapped_background:
-            raise ValueError(
-                f"too few labelled issues per label {counts} and no background to fall back on"
-            )
-        primary = _examples(mapped_background, 1.0)
-        secondary = _examples([], 0.0)
-    else:
-        own_pairs = [(i, labels.index(name)) for name, group in own.items() for i in group]
-        primary = _examples(own_pairs, 1.0)
-        secondary = _examples(mapped_background, settings.background_weight)
+    if use_prior and not mapped_background:
+        raise ValueError(
+            f"too few labelled issues per label {counts} and no background to fall back on"
+        )
+    primary, secondary = _training_sets(
+        own, mapped_background, labels=labels, use_prior=use_prior, settings=settings
+    )
     texts = primary.texts + secondary.texts
     features = FeatureSpace.fit(texts)
     matrix = features.transform(texts)
-    n_primary = len(primary.texts)
-    primary_matrix, secondary_matrix = matrix[:n_primary], matrix[n_primary:]
+    primary_matrix, secondary_matrix = matrix[: len(primary.texts)], matrix[len(primary.texts) :]
     n_classes = len(labels.names)
 
     def fit(rows: IntArray) -> tuple[FloatArray, FloatArray]:
-        stacked = sparse.vstack([primary_matrix[rows], secondary_matrix], format="csr")
         return _fit_linear(
-            stacked,
+            sparse.vstack([primary_matrix[rows], secondary_matrix], format="csr"),
             np.r_[primary.classes[rows], secondary.classes],
             np.r_[primary.weights[rows], secondary.weights],
             n_classes=n_classes,
             settings=settings,
         )
 
-    out_of_fold = np.zeros((n_primary, n_classes))
+    out_of_fold = np.zeros((len(primary.texts), n_classes))
     for train_rows, test_rows in _folds(primary, by_group=use_prior, settings=settings):
         coef, intercept = fit(train_rows)
         out_of_fold[test_rows] = np.asarray(primary_matrix[test_rows] @ coef.T) + intercept
     calibration = fit_calibration(out_of_fold, primary.classes, n_classes=n_classes)
-    calibrated = probabilities(calibration, out_of_fold)
-    threshold = choose_threshold(
-        calibrated, primary.classes, target_precision=settings.target_precision
-    )
-    coef, intercept = fit(np.arange(n_primary))
-    summary = TrainingSummary(
-        source="prior" if use_prior else "repository",
-        issues_per_label=counts,
-        background_issues=len(mapped_background),
-        cv_macro_f1=float(
-            f1_score(primary.classes, out_of_fold.argmax(axis=1), average="macro", zero_division=0)
-        ),
-        threshold=threshold,
-    )
+    coef, intercept = fit(np.arange(len(primary.texts)))
     return TypeModel(
         labels=labels,
         features=features,
         weights=coef,
         intercept=intercept,
         calibration=calibration,
-        summary=summary,
+        summary=TrainingSummary(
+            source="prior" if use_prior else "repository",
+            issues_per_label=counts,
+            background_issues=len(mapped_background),
+            cv_macro_f1=float(
+                f1_score(
+                    primary.classes, out_of_fold.argmax(axis=1), average="macro", zero_division=0
+                )
+            ),
+            threshold=choose_threshold(
+                probabilities(calibration, out_of_fold),
+                primary.classes,
+                target_precision=settings.target_precision,
+            ),
+        ),
     )
