@@ -82,7 +82,9 @@ class JobPublisher:
             outgoing.append((FAN_OUT, {"job_ids": job_ids}, len(job_ids)))
         sent = 0
         try:
-            with self._celery.producer_or_acquire() as producer:
+            # kombu buffers a batch's messages and sends them in one round trip (a Redis
+            # pipeline); transports without batching publish each message at once.
+            with self._celery.producer_or_acquire() as producer, producer.batch():
                 for task, kwargs, count in outgoing:
                     self._celery.send_task(task, kwargs=kwargs, producer=producer)
                     sent += count

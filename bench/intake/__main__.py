@@ -47,8 +47,16 @@ automations:
     with: {url: "http://127.0.0.1:9/unused"}
 """
 LUA = """\
-counter = 0
-prefix = "%s-"
+-- Every wrk thread has its own Lua state: number the threads so delivery ids never repeat.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  prefix = "%s-" .. tid .. "-"
+  counter = 0
+end
 request = function()
   counter = counter + 1
   wrk.headers["X-GitHub-Delivery"] = prefix .. counter
