@@ -14,6 +14,7 @@ import typer
 
 if TYPE_CHECKING:
     from workers.agents.triage.issue_type.labels import TypeLabels
+    from workers.agents.triage.issue_type.model import LabelledIssue
 
 triage_app = typer.Typer(
     help="The triage core on files of issues (CSV or JSON Lines).", no_args_is_help=True
@@ -38,6 +39,17 @@ def _type_labels(names: str | None, mapping: list[str], found: set[str]) -> Type
     return TypeLabels.of(chosen, canonical)
 
 
+def _read_issues(path: Path, *, require_label: bool = True) -> list[LabelledIssue]:
+    """The file's issues; a malformed file is a usage error, not a traceback."""
+    from workers.agents.triage.duplicates.files import IssueFileError
+    from workers.agents.triage.issue_type.files import read_labelled_issues
+
+    try:
+        return read_labelled_issues(path, require_label=require_label)
+    except IssueFileError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
 def _print_json(value: object) -> None:
     typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
@@ -57,10 +69,10 @@ def eval_command(
         evaluate_per_repository,
         format_report,
     )
-    from workers.agents.triage.issue_type.files import by_repository, read_labelled_issues
+    from workers.agents.triage.issue_type.files import by_repository
 
-    train_issues = read_labelled_issues(train)
-    test_issues = read_labelled_issues(test)
+    train_issues = _read_issues(train)
+    test_issues = _read_issues(test)
     labels = _type_labels(None, [], {label for i in train_issues for label in i.labels})
     report = evaluate_per_repository(
         by_repository(train_issues),
@@ -91,12 +103,11 @@ def train_command(
     target_precision: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.9,
 ) -> None:
     """Train one repository's type model from its labelled issues."""
-    from workers.agents.triage.issue_type.files import read_labelled_issues
     from workers.agents.triage.issue_type.model import TrainingSettings, train_type_model
     from workers.agents.triage.issue_type.prior import shipped_corpus
     from workers.agents.triage.issue_type.storage import save_model
 
-    labelled = read_labelled_issues(issues)
+    labelled = _read_issues(issues)
     type_labels = _type_labels(labels, map_ or [], {label for i in labelled for label in i.labels})
     model = train_type_model(
         labelled,
@@ -130,11 +141,13 @@ def predict_command(
         format_report,
         true_label,
     )
-    from workers.agents.triage.issue_type.files import read_labelled_issues
-    from workers.agents.triage.issue_type.storage import load_model
+    from workers.agents.triage.issue_type.storage import ModelFormatError, load_model
 
-    type_model = load_model(model)
-    to_predict = read_labelled_issues(issues, require_label=False)
+    try:
+        type_model = load_model(model)
+    except ModelFormatError as error:
+        raise typer.BadParameter(str(error), param_hint="--model") from error
+    to_predict = _read_issues(issues, require_label=False)
     predictions = type_model.predict(to_predict)
     labelled = [i for i in to_predict if true_label(i, type_model.labels) is not None]
     report = EvaluationReport([evaluate_model(type_model, labelled)]) if labelled else None

@@ -14,6 +14,11 @@ from service.cli import app
 runner = CliRunner()
 
 
+def _unwrapped(output: str) -> str:
+    """Typer's error panel wraps long messages (a temporary path is long) and draws borders."""
+    return " ".join(output.replace("│", " ").split())
+
+
 def test_eval_prints_per_class_and_per_repository_scores_and_the_mean_last(
     nlbse_train_csv: Path, nlbse_test_csv: Path
 ) -> None:
@@ -135,3 +140,21 @@ def test_a_malformed_mapping_is_a_usage_error(nlbse_train_csv: Path, tmp_path: P
         ],
     )
     assert result.exit_code == 2
+
+
+def test_a_file_without_the_required_columns_is_a_usage_error(tmp_path: Path) -> None:
+    issues = tmp_path / "issues.csv"
+    issues.write_text("repo,label,title\nx/y,bug,Crash\n")
+    result = runner.invoke(app, ["triage", "eval", "--train", str(issues), "--test", str(issues)])
+    assert result.exit_code == 2
+    assert "lacks column(s) ['body']" in _unwrapped(result.output)
+
+
+def test_a_file_that_is_not_a_model_is_a_usage_error(nlbse_test_csv: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"not a model")
+    result = runner.invoke(
+        app, ["triage", "predict", "--model", str(model), "--issues", str(nlbse_test_csv)]
+    )
+    assert result.exit_code == 2
+    assert "not a type model file" in _unwrapped(result.output)
