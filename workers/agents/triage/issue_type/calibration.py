@@ -20,6 +20,8 @@ IntArray = npt.NDArray[np.int64]
 
 # A class never seen in training is never predicted.
 _ABSENT_BIAS = -30.0
+# One standard deviation: the threshold's precision is judged by the lower end of its interval.
+PRECISION_BOUND_Z = 1.0
 # Above 1: no prediction can reach it, so nothing is labelled, only suggested.
 NEVER = 1.01
 
@@ -77,11 +79,29 @@ def probabilities(calibration: Calibration, scores: FloatArray) -> FloatArray:
     return result
 
 
+def wilson_lower_bound(successes: FloatArray, trials: FloatArray, *, z: float) -> FloatArray:
+    """The lower end of the Wilson score interval of a proportion (z standard deviations)."""
+    share = successes / trials
+    centre = share + z * z / (2 * trials)
+    spread = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    bound: FloatArray = (centre - spread) / (1 + z * z / trials)
+    return bound
+
+
 def choose_threshold(
-    probs: FloatArray, truth: IntArray, *, target_precision: float, min_kept: int = 5
+    probs: FloatArray,
+    truth: IntArray,
+    *,
+    target_precision: float,
+    min_kept: int = 5,
+    z: float = PRECISION_BOUND_Z,
 ) -> ThresholdChoice:
     """The lowest confidence whose kept predictions (confidence ≥ it, at least `min_kept` of them)
-    reach `target_precision`; `NEVER` when no threshold does."""
+    reach `target_precision`, judged by the lower Wilson bound of their precision (`z` = 0: the
+    observed precision); `NEVER` when no threshold does.
+
+    The bound matters: scanning all cut points and taking the widest one whose observed precision
+    just reaches the target picks a lucky cut, and new issues then see less than the target."""
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == truth
     order = np.argsort(-confidence, kind="stable")
@@ -91,7 +111,8 @@ def choose_threshold(
     # Ties share one threshold: only cut after the last of a run of equal confidences.
     sorted_conf = confidence[order]
     cut_allowed = np.r_[sorted_conf[1:] < sorted_conf[:-1], True]
-    ok = (precision >= target_precision) & (kept >= min_kept) & cut_allowed
+    bound = wilson_lower_bound(kept_correct.astype(np.float64), kept.astype(np.float64), z=z)
+    ok = (bound >= target_precision) & (kept >= min_kept) & cut_allowed
     if not ok.any():
         return ThresholdChoice(
             threshold=NEVER, precision=0.0, coverage=0.0, target_precision=target_precision
