@@ -25,13 +25,18 @@ def build_runtime(settings: Settings, *, config: Config | None = None) -> Runtim
     celery = create_celery(settings)
     registry = CollectorRegistry()
     registry.register(JobsCollector(engine))
+    publisher = JobPublisher(celery)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         celery=celery,
-        recorder=DeliveryRecorder(engine, max_attempts=settings.job_max_attempts),
-        publisher=JobPublisher(celery),
+        recorder=DeliveryRecorder(
+            engine,
+            max_attempts=settings.job_max_attempts,
+            after_commit=lambda job_ids, dispatch: publisher.submit(job_ids, dispatch=dispatch),
+        ),
+        publisher=publisher,
         config=config if config is not None else load_central_config(settings.config),
         identity=identity_for(settings),
         metrics=Metrics(registry),
@@ -55,7 +60,7 @@ def create_app(settings: Settings, *, config: Config | None = None) -> FastAPI:
 
     app = FastAPI(title="Hookwise", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(webhooks.router)
+    app.router.routes.extend(webhooks.routes)
     app.include_router(api.api)
     app.include_router(api.probes)
     return app

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import queue
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,11 +118,7 @@ def record_deliveries(
     if not deliveries:
         return []
     now = utcnow()
-    stmt = (
-        insert_for(conn.dialect.name, Delivery)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(Delivery.id)
-    )
+    stmt = _insert_delivery_statement(conn.dialect.name)
     inserted = set(conn.execute(stmt, [_delivery_row(d, now) for d in deliveries]).scalars())
     fresh: dict[str, NewDelivery] = {}
     for delivery in deliveries:
@@ -144,6 +141,16 @@ def record_deliveries(
         else:
             recorded.append(Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id))))
     return recorded
+
+
+@functools.cache
+def _insert_delivery_statement(dialect_name: str) -> Any:
+    """Built once per dialect: constructing it per call costs more than running it."""
+    return (
+        insert_for(dialect_name, Delivery)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Delivery.id)
+    )
 
 
 def _delivery_row(delivery: NewDelivery, now: dt.datetime) -> dict[str, Any]:
@@ -260,28 +267,49 @@ _Item = tuple[NewDelivery, "Future[Recorded]"]
 
 
 class DeliveryRecorder:
-    """One writer thread that commits concurrent deliveries together (group commit)."""
+    """Writer threads that commit concurrent deliveries together (group commit).
 
-    def __init__(self, engine: Engine, *, max_attempts: int, max_batch: int = 256) -> None:
+    While one writer waits for the database (PostgreSQL compressing and writing the payloads),
+    another can fill its next batch: a second writer nearly doubles throughput there. SQLite
+    takes one writer at a time anyway, so it gets one.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_attempts: int,
+        after_commit: Callable[[list[str], list[str]], None] | None = None,
+        max_batch: int = 256,
+        writers: int | None = None,
+    ) -> None:
         self._engine = engine
+        # Told the jobs to publish and the deliveries to dispatch, once per committed batch:
+        # messages go out only after the commit, and in bulk.
+        self._after_commit = after_commit
         self._max_attempts = max_attempts
         self._max_batch = max_batch
+        self._writers = writers or (1 if engine.dialect.name == "sqlite" else 2)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"delivery-recorder-{n}", daemon=True)
+            for n in range(self._writers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._thread is None:
-            return
-        self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
 
     async def record(self, delivery: NewDelivery) -> Recorded:
-        if self._thread is None:
+        if not self._threads:
             raise RuntimeError("the delivery recorder is not running")
         future: Future[Recorded] = Future()
         self._queue.put((delivery, future))
@@ -306,5 +334,13 @@ class DeliveryRecorder:
             for item in batch:
                 self._write([item])
             return
+        if self._after_commit is not None:
+            job_ids = [job_id for outcome in outcomes for job_id in outcome.queued_job_ids]
+            dispatch = [
+                delivery.id
+                for (delivery, _), outcome in zip(batch, outcomes, strict=True)
+                if not outcome.duplicate and delivery.state == DeliveryState.RECEIVED
+            ]
+            self._after_commit(job_ids, dispatch)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             future.set_result(outcome)

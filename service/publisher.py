@@ -24,7 +24,10 @@ log = structlog.get_logger(__name__)
 class JobPublisher:
     def __init__(self, celery: Celery, *, max_pending: int = 100_000) -> None:
         self._celery = celery
-        self._queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue(maxsize=max_pending)
+        # Items are lists: what one commit produced goes in (and comes out) together.
+        self._queue: queue.Queue[list[tuple[str, str, str]] | None] = queue.Queue(
+            maxsize=max_pending
+        )
         self._thread: threading.Thread | None = None
         self.published = 0
         self.failed = 0
@@ -43,24 +46,22 @@ class JobPublisher:
         self._thread.join(timeout)
         self._thread = None
 
-    def submit(self, job_ids: Sequence[str]) -> None:
-        """Queue job ids for publishing; never blocks."""
-        for job_id in job_ids:
-            self._put((RUN_JOB, "job_id", job_id))
-
-    def submit_dispatch(self, delivery_id: str) -> None:
-        """Queue a delivery for matching in the worker (repository config); never blocks."""
-        self._put((DISPATCH_DELIVERY, "delivery_id", delivery_id))
-
-    def _put(self, message: tuple[str, str, str]) -> None:
+    def submit(self, job_ids: Sequence[str], *, dispatch: Sequence[str] = ()) -> None:
+        """Queue job ids, and deliveries to match in the worker (repository config), for
+        publishing; never blocks."""
+        messages = [(RUN_JOB, "job_id", job_id) for job_id in job_ids]
+        messages += [(DISPATCH_DELIVERY, "delivery_id", delivery_id) for delivery_id in dispatch]
+        if not messages:
+            return
         try:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait(messages)
         except queue.Full:
-            self.failed += 1
-            log.warning("publisher backlog full; left for the reconciler", message=message)
+            self.failed += len(messages)
+            log.warning("publisher backlog full; left for the reconciler", messages=len(messages))
 
     def _run(self) -> None:
-        for batch in batches(self._queue, limit=500):
+        for lists in batches(self._queue, limit=100):
+            batch = [message for messages in lists for message in messages]
             try:
                 self._publish(batch)
             except Exception:

@@ -40,3 +40,32 @@ def test_within_a_batch_the_newest_delivery_of_a_group_wins(engine: Engine) -> N
     with engine.connect() as conn:
         states = dict(conn.execute(select(Job.delivery_id, Job.state)).all())
     assert states == {"first": "cancelled", "second": "queued"}
+
+
+def test_the_recorder_hands_each_committed_batch_to_the_publisher_once(engine: Engine) -> None:
+    import asyncio
+
+    from service.intake import DeliveryRecorder
+    from service.store.models import DeliveryState
+
+    handed: list[tuple[list[str], list[str]]] = []
+    recorder = DeliveryRecorder(
+        engine, max_attempts=3, after_commit=lambda jobs, dispatch: handed.append((jobs, dispatch))
+    )
+    received = NewDelivery(
+        id="r", event="issues", action="opened", payload=b"{}", state=DeliveryState.RECEIVED
+    )
+
+    async def record_all() -> list[object]:
+        batch = [delivery("a"), delivery("b"), received, delivery("a")]
+        return await asyncio.gather(*(recorder.record(d) for d in batch))
+
+    recorder.start()
+    try:
+        outcomes = asyncio.run(record_all())
+    finally:
+        recorder.stop()
+    assert [o.duplicate for o in outcomes] == [False, False, False, True]  # type: ignore[attr-defined]
+    jobs = [job_id for job_ids, _ in handed for job_id in job_ids]
+    assert sorted(jobs) == sorted(job_id_for(delivery_id=d, automation="a") for d in "ab")
+    assert [d for _, dispatch in handed for d in dispatch] == ["r"]

@@ -28,15 +28,14 @@ def wait_for(check: object, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def test_jobs_that_pile_up_go_out_as_one_fan_out_message(
+def test_jobs_committed_together_go_out_as_one_fan_out_message(
     redis_broker_url: str, tmp_path: Path
 ) -> None:
     redis.Redis.from_url(redis_broker_url).delete(QUEUE)
     publisher = JobPublisher(
         create_celery(Settings(broker_url=redis_broker_url, data_dir=tmp_path))
     )
-    publisher.submit([f"job-{n}" for n in range(5)])  # queued before the thread starts: one batch
-    publisher.submit_dispatch("delivery-1")
+    publisher.submit([f"job-{n}" for n in range(5)], dispatch=["delivery-1"])
     publisher.start()
     wait_for(lambda: publisher.published == 6)
     publisher.stop()
