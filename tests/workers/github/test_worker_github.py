@@ -179,3 +179,57 @@ def test_agents_that_ask_get_the_pull_requests_changed_files(
     issue = api.get(f"/repos/acme/widgets/issues/{pull['number']}").json()
     labels = [label["name"] for label in issue["labels"]]
     assert labels == ["docs"]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "outcome"), [(["docs/**"], Outcome.SUCCEEDED), (["src/**"], Outcome.SKIPPED)]
+)
+def test_paths_filter_resolves_the_pull_requests_changed_files(
+    sim: SimHandle,
+    tmp_path: Path,
+    engine: Engine,
+    database_url: str,
+    receiver: Receiver,
+    patterns: list[str],
+    outcome: Outcome,
+) -> None:
+    from service.triggers import Identity, load_config, match_event
+    from tests.workers.github.conftest import app_settings
+    from workers.agents.registry import agent_options
+
+    sim.admin.set_app_webhook("http://127.0.0.1:9/unreachable", secret="x")
+    sim.admin.create_user("acme")
+    sim.admin.create_repo("acme", "widgets")
+    sim.admin.create_installation("acme")
+    sim.admin.open_pull_request(
+        "acme",
+        "widgets",
+        title="Guide",
+        head="docs-guide",
+        author="acme",
+        files={"docs/guide.md": "# Guide\n"},
+    )
+    assert sim.admin.wait_for_deliveries(timeout=20)
+    payload = next(
+        d["payload"] for d in sim.admin.deliveries(target="app") if d["event"] == "pull_request"
+    )
+    config = load_config(
+        "version: 1\nautomations:\n  - name: docs\n"
+        f"    on: {{pull_request: {{paths: {json.dumps(patterns)}}}}}\n"
+        f'    agent: notify\n    with: {{url: "{receiver.url}"}}\n',
+        source="t",
+        agents=agent_options(),
+    )
+    (spec,) = match_event(config, event="pull_request", payload=payload, identity=Identity()).jobs
+    assert spec.pending.paths is not None  # the web process cannot know a PR's files
+    settings = app_settings(sim, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    job_id = add_job(
+        engine,
+        options=dict(spec.options),
+        pending=spec.pending.to_json(),
+        payload=json.dumps(payload).encode(),
+        event="pull_request",
+    )
+    assert run_job(job_id=job_id, runtime=runtime) is outcome
+    assert len(receiver.received) == (1 if outcome is Outcome.SUCCEEDED else 0)
