@@ -77,6 +77,7 @@ class Figures:
     fixed_p99_ms: float = 0.0
     fixed_max_ms: float = 0.0
     fixed_errors: int = 0
+    cpu_ms_per_request: float = 0.0
 
 
 def free_port() -> int:
@@ -202,7 +203,12 @@ def measure(
             port, body, duration=args.duration, connections=args.connections, tag=tag, tmp=tmp
         )
         time.sleep(1)
+        cpu_before = process_cpu_seconds(server.pid)
         fixed = run_fixed(port, body, rate=args.rate, duration=args.duration, tag=tag)
+        time.sleep(0.5)  # let the last publishes finish
+        cpu_per_request = (process_cpu_seconds(server.pid) - cpu_before) / (
+            args.rate * args.duration
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -217,7 +223,16 @@ def measure(
         fixed_p99_ms=fixed["p99"],
         fixed_max_ms=fixed["max"],
         fixed_errors=int(fixed["errors"]),
+        cpu_ms_per_request=cpu_per_request * 1000,
     )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux): unlike wall time, it does not depend on what
+    else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_database() -> str:
@@ -293,7 +308,7 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'target':32} {'req/s':>8} {'× bare':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>8} "
-        f"{'non2xx':>6} | {'@rate p50':>9} {'p99':>7} {'max':>8} {'err':>4}"
+        f"{'non2xx':>6} | {'@rate p50':>9} {'p99':>7} {'max':>8} {'err':>4} | {'CPU ms/req':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -302,7 +317,7 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
             f"{r.name:32} {r.saturation_rps:8.0f} {r.saturation_rps / bare:7.2f} "
             f"{r.saturation_p50_ms:7.1f} {r.saturation_p99_ms:7.1f} {r.saturation_max_ms:8.1f} "
             f"{r.saturation_non_2xx:6d} | {r.fixed_p50_ms:9.1f} {r.fixed_p99_ms:7.1f} "
-            f"{r.fixed_max_ms:8.1f} {r.fixed_errors:4d}"
+            f"{r.fixed_max_ms:8.1f} {r.fixed_errors:4d} | {r.cpu_ms_per_request:10.3f}"
         )
 
 
