@@ -7,6 +7,7 @@ import importlib.util
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -74,8 +75,12 @@ def test_process_probe_finds_a_running_subcommand(
     healthcheck: ModuleType, fake_hookwise: subprocess.Popen[bytes]
 ) -> None:
     proc = Path("/proc")
-    # Popen returns only after the child has exec'd, so its cmdline is already the final one.
-    assert healthcheck.check_process("beat", proc_root=proc) == healthcheck.HEALTHY
+    # Seen once under a loaded full run: the child was not visible as `hookwise beat` at once.
+    # Give it a few seconds rather than assume when its command line appears.
+    deadline = time.monotonic() + 10
+    while healthcheck.check_process("beat", proc_root=proc) != healthcheck.HEALTHY:
+        assert time.monotonic() < deadline, "the running `hookwise beat` was never found"
+        time.sleep(0.1)
     assert healthcheck.check_process("worker", proc_root=proc) == healthcheck.UNHEALTHY
     fake_hookwise.kill()
     fake_hookwise.wait(timeout=10)
