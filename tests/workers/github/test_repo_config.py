@@ -160,6 +160,21 @@ def _issue_payload(
     }
 
 
+def dispatch_twice(engine: Engine, holder: RuntimeHolder, payload: dict[str, object]) -> None:
+    """Two `issues` deliveries of the same payload, each dispatched by the worker: no jobs."""
+    for delivery_id in ("d-1", "d-2"):
+        delivery = NewDelivery(
+            id=delivery_id,
+            event="issues",
+            action="opened",
+            payload=json.dumps(payload).encode(),
+            state=DeliveryState.RECEIVED,
+        )
+        with engine.begin() as conn:
+            record_delivery(conn, delivery, max_attempts=3)
+        assert _dispatch(holder, delivery_id) == []
+
+
 BROKEN = "version: 1\nautomations:\n  - name: x\n    on: issuez\n    agent: notify\n"
 
 
@@ -176,17 +191,7 @@ def test_broken_repository_config_is_reported_once_as_a_check_run(
         **_issue_payload(sim, issue, repo="acme/broken"),
         "installation": {"id": installation},
     }
-    for delivery_id in ("d-1", "d-2"):  # two events on the same commit: one report
-        delivery = NewDelivery(
-            id=delivery_id,
-            event="issues",
-            action="opened",
-            payload=json.dumps(payload).encode(),
-            state=DeliveryState.RECEIVED,
-        )
-        with engine.begin() as conn:
-            record_delivery(conn, delivery, max_attempts=3)
-        assert _dispatch(holder, delivery_id) == []
+    dispatch_twice(engine, holder, payload)  # two events on the same commit: one report
     api = sim.client(sim.token("alice"))
     head = api.get("/repos/acme/broken/commits/main").json()["sha"]
     runs = api.get(f"/repos/acme/broken/commits/{head}/check-runs").json()["check_runs"]
@@ -209,17 +214,7 @@ def test_with_a_token_the_broken_config_is_named_in_a_comment(
     settings = token_settings(sim, tmp_path, "alice", database_url=database_url)
     holder = RuntimeHolder(settings, create_celery(settings))
     payload = _issue_payload(sim, issue, repo="acme/broken")
-    for delivery_id in ("d-1", "d-2"):
-        delivery = NewDelivery(
-            id=delivery_id,
-            event="issues",
-            action="opened",
-            payload=json.dumps(payload).encode(),
-            state=DeliveryState.RECEIVED,
-        )
-        with engine.begin() as conn:
-            record_delivery(conn, delivery, max_attempts=3)
-        assert _dispatch(holder, delivery_id) == []
+    dispatch_twice(engine, holder, payload)
     api = sim.client(sim.token("alice"))
     comments = api.get(f"/repos/acme/broken/issues/{issue['number']}/comments").json()
     assert len(comments) == 1
