@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from service.store.db import utcnow
@@ -72,13 +72,3 @@ def cancel_job(session: Session, *, job_id: str) -> Job:
     session.commit()
     session.refresh(job)
     return job
-
-
-def queued_job_ids_of_group(session: Session, *, group: str, limit: int = 1) -> list[str]:
-    rows = session.scalars(
-        select(Job.id)
-        .where(Job.concurrency_group == group, Job.state == JobState.QUEUED)
-        .order_by(Job.created_at)
-        .limit(limit)
-    )
-    return list(rows)

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,21 +109,29 @@ def wait_for_state(url: str, job_id: str, state: str, *, timeout: float = 30) ->
     return job_of(url, job_id)
 
 
-def test_signed_delivery_runs_notify_once(
+@pytest.fixture
+def web(
     stack_factory: Callable[[dict[str, str]], Stack],
     tmp_path: Path,
     pg_database_url: str,
     pg_engine: Engine,
     redis_broker_url: str,
     slow_receiver: SlowReceiver,
-) -> None:
-    stack, url = start_web(
+) -> tuple[Stack, str]:
+    """The web service on an emptied PostgreSQL and Redis, notifying `slow_receiver`; no worker."""
+    return start_web(
         stack_factory,
         tmp_path,
         slow_receiver,
         database_url=pg_database_url,
         broker=redis_broker_url,
     )
+
+
+def test_signed_delivery_runs_notify_once(
+    web: tuple[Stack, str], slow_receiver: SlowReceiver
+) -> None:
+    stack, url = web
     stack.worker("--concurrency", "2", "--beat")
     accepted = deliver(url)
     job_id = accepted["jobs"][0]["id"]
@@ -133,21 +142,10 @@ def test_signed_delivery_runs_notify_once(
 
 
 def test_worker_killed_mid_job_finishes_exactly_once_after_restart(
-    stack_factory: Callable[[dict[str, str]], Stack],
-    tmp_path: Path,
-    pg_database_url: str,
-    pg_engine: Engine,
-    redis_broker_url: str,
-    slow_receiver: SlowReceiver,
+    web: tuple[Stack, str], slow_receiver: SlowReceiver
 ) -> None:
     slow_receiver.hold_first = 30
-    stack, url = start_web(
-        stack_factory,
-        tmp_path,
-        slow_receiver,
-        database_url=pg_database_url,
-        broker=redis_broker_url,
-    )
+    stack, url = web
     worker = stack.worker("--concurrency", "1", "--beat")
     job_id = deliver(url)["jobs"][0]["id"]
     assert slow_receiver.arrived.wait(20), worker.output()
@@ -166,19 +164,12 @@ def test_worker_killed_mid_job_finishes_exactly_once_after_restart(
 
 
 def test_same_message_delivered_twice_runs_the_agent_once(
-    stack_factory: Callable[[dict[str, str]], Stack],
-    tmp_path: Path,
-    pg_database_url: str,
-    pg_engine: Engine,
-    redis_broker_url: str,
+    web: tuple[Stack, str],
     slow_receiver: SlowReceiver,
+    pg_database_url: str,
+    redis_broker_url: str,
 ) -> None:
-    config = write_config(tmp_path, slow_receiver.url)
-    env = env_for(
-        tmp_path, database_url=pg_database_url, broker_url=redis_broker_url, config=config
-    )
-    stack = stack_factory(env)
-    url = stack.serve(port=free_port())
+    stack, url = web
     job_id = deliver(url)["jobs"][0]["id"]  # no worker yet: the message waits in Redis
     celery = create_celery(Settings(broker_url=redis_broker_url, database_url=pg_database_url))
     for _ in range(2):
@@ -287,22 +278,9 @@ def test_serve_on_embedded_defaults_runs_jobs_without_redis(
 
 
 def test_a_burst_fans_out_and_every_job_runs_once(
-    stack_factory: Callable[[dict[str, str]], Stack],
-    tmp_path: Path,
-    pg_database_url: str,
-    pg_engine: Engine,
-    redis_broker_url: str,
-    slow_receiver: SlowReceiver,
+    web: tuple[Stack, str], slow_receiver: SlowReceiver
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    stack, url = start_web(
-        stack_factory,
-        tmp_path,
-        slow_receiver,
-        database_url=pg_database_url,
-        broker=redis_broker_url,
-    )
+    stack, url = web
     stack.worker("--concurrency", "2")
     with ThreadPoolExecutor(max_workers=12) as pool:
         accepted = list(pool.map(lambda _: deliver(url), range(24)))
