@@ -171,7 +171,10 @@ def test_app_hook_deliveries_need_a_jwt_and_can_be_redelivered(
 ) -> None:
     _app_setup(sim, receiver)
     sim.admin.create_repo("alice", "demo")
-    receiver.status_codes.extend([200, 502])  # repository.created succeeds, issues.opened fails
+    # repository.created goes out on the simulator's delivery thread; let it land first so
+    # only issues.opened meets the failing answer.
+    assert sim.admin.wait_for_deliveries()
+    receiver.status_codes.append(502)
     sim.admin.open_issue("alice", "demo", title="Hello", author="bob")
     assert sim.admin.wait_for_deliveries()
 
