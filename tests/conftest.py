@@ -29,6 +29,7 @@ def shared_dir() -> Path:
 # PostgreSQL and Redis on this machine are required; a missing one fails the run loudly rather than
 # skipping, so CI can never pass by silently testing less.
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import secrets as _secrets  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -102,17 +103,42 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def redis_broker_url() -> Iterator[str]:
-    """A Redis database of its own for this session (flushed before and after)."""
-    client = redis.Redis.from_url(REDIS_HOST_URL, socket_timeout=5)
+# Redis has 16 numbered databases and no namespaces: each test session (and a module that needs
+# a second one) claims a free database number with a key in database 0, so concurrent runs on one
+# machine never flush each other's queues.
+REDIS_CLAIM_TTL_S = 3 * 3600
+
+
+@contextlib.contextmanager
+def claimed_redis_db() -> Iterator[str]:
+    """The URL of a Redis database no other test run holds, flushed before and after."""
+    admin = redis.Redis.from_url(f"{REDIS_HOST_URL}/0", socket_timeout=5)
     try:
-        client.ping()
+        admin.ping()
     except redis.RedisError as exc:
         pytest.fail(f"Redis is required at {REDIS_HOST_URL}: {exc}")
-    db = 1 + int.from_bytes(_secrets.token_bytes(1), "big") % 15
+    token = _secrets.token_hex(8)
+    for db in _secrets.SystemRandom().sample(range(1, 16), 15):
+        key = f"hookwise-tests:db:{db}"
+        if admin.set(key, token, nx=True, ex=REDIS_CLAIM_TTL_S):
+            break
+    else:
+        pytest.fail("every Redis database 1-15 is claimed by another test run")
     url = f"{REDIS_HOST_URL}/{db}"
-    scoped = redis.Redis.from_url(url)
+    scoped = redis.Redis.from_url(url, socket_timeout=5)
     scoped.flushdb()
-    yield url
-    scoped.flushdb()
+    try:
+        yield url
+    finally:
+        scoped.flushdb()
+        scoped.close()
+        if admin.get(key) == token.encode():
+            admin.delete(key)
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_broker_url() -> Iterator[str]:
+    """A Redis database of its own for this session."""
+    with claimed_redis_db() as url:
+        yield url

@@ -21,7 +21,8 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
+
+from tests.conftest import claimed_redis_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy" / "healthcheck.py"
@@ -87,19 +88,11 @@ def empty_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def own_redis_url(redis_broker_url: str) -> Iterator[str]:
+def own_redis_url() -> Iterator[str]:
     """A Redis database apart from the session's: beat keeps publishing into the `celery` list,
     and those messages must not reach the tests that run after this module."""
-    session_db = int(redis_broker_url.rsplit("/", 1)[1])
-    db = secrets.choice([n for n in range(1, 16) if n != session_db])
-    url = f"{redis_broker_url.rsplit('/', 1)[0]}/{db}"
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    client.flushdb()
-    try:
+    with claimed_redis_db() as url:
         yield url
-    finally:
-        client.flushdb()
-        client.close()
 
 
 @pytest.fixture(scope="module")
