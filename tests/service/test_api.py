@@ -101,3 +101,23 @@ def test_metrics(client: TestClient) -> None:
     assert 'hookwise_webhook_rejections_total{reason="missing_signature"} 1.0' in text
     assert 'hookwise_jobs{state="queued"} 1.0' in text
     assert "# TYPE hookwise_job_duration_seconds histogram" in text
+
+
+def test_metrics_count_jobs_by_state_and_their_durations(
+    client: TestClient, engine: Engine
+) -> None:
+    from workers import leases
+
+    job_id = post_signed(client, ISSUE_OPENED, event="issues").json()["jobs"][0]["id"]
+    claim = leases.claim(engine, job_id=job_id, worker="w", lease_seconds=30)
+    assert leases.finish(engine, claim=claim, state=JobState.SUCCEEDED, reason="done")
+    lines = set(client.get("/metrics").text.splitlines())
+    assert 'hookwise_jobs{state="succeeded"} 1.0' in lines
+    assert 'hookwise_jobs{state="queued"} 0.0' in lines
+    # One observation of a short run: in every bucket from the smallest up, and counted once.
+    assert 'hookwise_job_duration_seconds_bucket{agent="notify",le="0.1"} 1.0' in lines
+    assert 'hookwise_job_duration_seconds_bucket{agent="notify",le="1200.0"} 1.0' in lines
+    assert 'hookwise_job_duration_seconds_bucket{agent="notify",le="+Inf"} 1.0' in lines
+    assert 'hookwise_job_duration_seconds_count{agent="notify"} 1.0' in lines
+    (total,) = [line for line in lines if line.startswith("hookwise_job_duration_seconds_sum")]
+    assert 0 <= float(total.split()[-1]) < 0.1

@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
+    delays: list[float] = field(default_factory=list)  # seconds to wait before each answer
 
 
 @pytest.fixture
@@ -37,11 +39,17 @@ def receiver() -> Iterator[Receiver]:
             length = int(self.headers["Content-Length"])
             body = json.loads(self.rfile.read(length))
             status = state.statuses.pop(0) if state.statuses else 200
+            delay = state.delays.pop(0) if state.delays else 0.0
+            if delay:
+                time.sleep(delay)  # the client may have given up by now
             if status == 200:
                 state.received.append(body)
                 state.headers.append(dict(self.headers))
-            self.send_response(status)
-            self.end_headers()
+            try:
+                self.send_response(status)
+                self.end_headers()
+            except OSError:
+                pass  # the client hung up (timed out)
 
         def log_message(self, *args: Any) -> None:
             pass

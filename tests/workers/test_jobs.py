@@ -105,6 +105,30 @@ def test_persistent_5xx_reschedules_the_job(
     assert "HTTP 500" in row.reason
 
 
+def test_a_slow_receiver_times_out_and_is_retried(
+    runtime: WorkerRuntime, engine: Engine, receiver: Receiver
+) -> None:
+    # The first POST outlives its timeout; the retry within the attempt goes through. Both carry
+    # the job id, so the receiver can drop the one it answered too late.
+    receiver.delays = [6.0]
+    job_id = add_job(engine, options={"url": receiver.url, "timeout": 0.3, "retries": 1})
+    started = time.monotonic()
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SUCCEEDED
+    assert time.monotonic() - started < 5  # gave up on the slow answer instead of waiting
+    assert {headers["Idempotency-Key"] for headers in receiver.headers} == {job_id}
+
+
+def test_a_receiver_that_never_answers_in_time_reschedules_the_job(
+    runtime: WorkerRuntime, engine: Engine, receiver: Receiver
+) -> None:
+    receiver.delays = [3.0, 3.0]
+    job_id = add_job(engine, options={"url": receiver.url, "timeout": 0.3, "retries": 1})
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.RETRY
+    row = job(engine, job_id)
+    assert row.state == JobState.QUEUED
+    assert "ReadTimeout" in row.reason
+
+
 def test_4xx_fails_the_job_with_the_reason(
     runtime: WorkerRuntime, engine: Engine, receiver: Receiver
 ) -> None:
@@ -155,6 +179,62 @@ def test_pending_permission_is_resolved_before_the_agent_runs(
     if outcome is Outcome.SKIPPED:
         assert job(engine, job_id).reason == "sender Codertocat has read permission; write required"
         assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    ("paths", "files", "reason"),
+    [
+        ({"patterns": ["src/**"], "ignore": False}, ["src/app.py", "README.md"], None),
+        (
+            {"patterns": ["src/**"], "ignore": False},
+            ["docs/a.md"],
+            "paths: none of 1 changed file matched by [src/**]",
+        ),
+        (
+            {"patterns": ["docs/**"], "ignore": True},
+            ["docs/a.md", "docs/b.md"],
+            "paths-ignore: all 2 changed files matched by [docs/**]",
+        ),
+    ],
+)
+def test_pending_paths_are_resolved_before_the_agent_runs(
+    runtime: WorkerRuntime,
+    engine: Engine,
+    receiver: Receiver,
+    paths: dict[str, Any],
+    files: list[str],
+    reason: str | None,
+) -> None:
+    resolver = StandInResolver(files=files, permissions={})
+    runtime.resolvers = lambda *, event, payload: resolver
+    pending = {"paths": paths, "permission": None, "login": None}
+    job_id = add_job(engine, options={"url": receiver.url}, pending=pending)
+    outcome = run_job(job_id=job_id, runtime=runtime)
+    if reason is None:
+        assert outcome is Outcome.SUCCEEDED
+        assert len(receiver.received) == 1
+    else:
+        assert outcome is Outcome.SKIPPED
+        row = job(engine, job_id)
+        assert (row.state, row.reason) == (JobState.SKIPPED, reason)
+        assert receiver.received == []
+
+
+def test_operator_retry_runs_the_same_job_again_as_the_next_attempt(
+    runtime: WorkerRuntime, engine: Engine, receiver: Receiver
+) -> None:
+    from service.control import retry_job
+    from service.store.db import session_factory
+
+    receiver.statuses = [404]
+    job_id = add_job(engine, options={"url": receiver.url})
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.FAILED
+    with session_factory(engine)() as session:
+        retry_job(session, job_id=job_id, extra_attempts=3)
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SUCCEEDED
+    row = job(engine, job_id)
+    assert (row.id, row.state, row.attempts) == (job_id, JobState.SUCCEEDED, 2)
+    assert len(receiver.received) == 1
 
 
 def test_pending_checks_without_github_skip_with_reason(
