@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from service.settings import Settings
 from service.signatures import sign
+
+if TYPE_CHECKING:
+    from service.triggers import JobSpec
 
 DEFAULT_URL = "http://127.0.0.1:8000/webhooks/github"
 
@@ -77,7 +80,8 @@ def simulate(
         typer.echo("no automations configured")
 
 
-def _dry_run(spec: Any, *, event: str, payload: dict[str, Any]) -> str:
+def _dry_run(spec: JobSpec, *, event: str, payload: dict[str, Any]) -> str:
+    from service.intake import new_job
     from workers.agents.base import AgentContext
     from workers.agents.registry import AGENTS
 
@@ -90,7 +94,8 @@ def _dry_run(spec: Any, *, event: str, payload: dict[str, Any]) -> str:
         action=payload.get("action"),
         payload=payload,
         options=agent.options.model_validate(dict(spec.options)),
-        command=None,
+        # The agent sees the command and its arguments exactly as the worker would pass them.
+        command=new_job(delivery_id="simulate", spec=spec).command,
     )
     result = agent.load()(context)
     return json.dumps(result.model_dump(mode="json", exclude_defaults=True), indent=2)

@@ -88,6 +88,27 @@ def test_simulate_explains_matches_and_misses(tmp_path: Path) -> None:
     assert "closed" in result.output.split("SKIP     only-closed:")[1]
 
 
+def test_simulate_gives_the_agent_the_command_and_its_arguments(tmp_path: Path) -> None:
+    payload = json.loads((WEBHOOK_EXAMPLES / "issue_comment" / "created.payload.json").read_bytes())
+    payload["comment"]["body"] = "Looks odd.\n/echo hello  world"
+    comment = tmp_path / "comment.json"
+    comment.write_text(json.dumps(payload))
+    config = tmp_path / "hookwise.yml"
+    config.write_text(
+        "version: 1\nautomations:\n"
+        "  - name: echo\n"
+        "    on: {issue_comment: {command: /echo}}\n"
+        "    agent: respond\n"
+        "    with: {comment: 'echo {{ command.argv | join(\"+\") }}'}\n"
+    )
+    result = runner.invoke(
+        cli, ["simulate", str(comment), "--event", "issue_comment", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "command /echo args 'hello  world'" in result.output
+    assert "echo hello+world" in result.output
+
+
 def test_simulate_reports_a_broken_config(tmp_path: Path) -> None:
     config = tmp_path / "hookwise.yml"
     config.write_text("version: 1\nautomations:\n  - name: x\n    on: issues\n    agent: nope\n")
