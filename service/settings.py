@@ -6,7 +6,9 @@ import time. Secrets are `SecretStr` so they never end up in a log line or a rep
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -116,6 +118,16 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_hex(32)
-        path.write_text(secret + "\n")
-        path.chmod(0o600)
+        # Written owner-only (mkstemp's mode) and then linked into place: nobody ever sees the file
+        # readable by others or half-written, and when two processes start at once the first
+        # link wins and both use its secret.
+        fd, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=".webhook-secret-")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secret + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            os.unlink(temporary)
         return secret

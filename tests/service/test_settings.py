@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,14 @@ def test_without_a_secret_one_is_generated_once_and_kept(tmp_path: Path) -> None
     assert first == again
     assert len(first[0]) == 64
     assert (tmp_path / "webhook-secret").stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in tmp_path.iterdir()] == ["webhook-secret"]
+
+
+def test_processes_starting_together_agree_on_the_generated_secret(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = set(pool.map(lambda _: Settings(data_dir=tmp_path).webhook_secrets, range(32)))
+    assert len(found) == 1
+    assert found == {((tmp_path / "webhook-secret").read_text().strip(),)}
 
 
 def test_embedded_defaults(tmp_path: Path) -> None:
