@@ -16,13 +16,31 @@ import orjson
 import structlog
 
 _SENSITIVE = re.compile(r"secret|token|signature|authorization|password|private_key|api_key", re.I)
+# Credentials that may hide inside a message or an error text rather than under a telling key:
+# webhook signatures, bearer tokens, GitHub tokens, and passwords in URLs.
+_SENSITIVE_TEXT = re.compile(
+    r"sha(?:1|256)=[0-9a-fA-F]{16,}"
+    r"|(?i:bearer|token)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{16,}"
+    r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"
+)
+# Libraries that log every request's full URL at INFO. A notify URL is a credential (a Slack or
+# Teams incoming-webhook URL grants posting to the channel), so only their warnings get through.
+_URL_LOGGERS = ("httpx", "httpcore", "urllib3")
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in list(event_dict):
+    for key, value in list(event_dict.items()):
         if _SENSITIVE.search(key):
             event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = redact_text(value)
     return event_dict
+
+
+def redact_text(text: str) -> str:
+    """`text` with anything that looks like a credential replaced."""
+    return _SENSITIVE_TEXT.sub("[redacted]", text)
 
 
 def _dumps(value: Any, **_: Any) -> str:
@@ -64,3 +82,5 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log repeats what our own delivery log line says, with less context.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for name in _URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -58,12 +58,20 @@ def send_notification(client: httpx.Client, notification: Notification, *, job_i
                 )
                 response.raise_for_status()
     except httpx.HTTPStatusError as exc:
-        message = f"notify {notification.url}: HTTP {exc.response.status_code}"
+        message = f"notify {where(notification.url)}: HTTP {exc.response.status_code}"
         if _retryable(exc):
             raise TransientError(message) from exc
         raise PermanentError(message) from exc
     except httpx.TransportError as exc:
-        raise TransientError(f"notify {notification.url}: {type(exc).__name__}") from exc
+        raise TransientError(f"notify {where(notification.url)}: {type(exc).__name__}") from exc
+
+
+def where(url: str) -> str:
+    """The URL's scheme and host, for reasons and logs. The path stays out: incoming-webhook URLs
+    (Slack, Teams, Discord) carry their credential there, and job reasons are shown by the API."""
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
 
 
 class ResultPublisher:

@@ -42,3 +42,39 @@ def test_stdlib_loggers_are_json_too(capsys: pytest.CaptureFixture[str]) -> None
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["event"] == "worker ready"
     assert line["logger"] == "celery.worker"
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("bad X-Hub-Signature-256 sha256=" + "ab" * 32, "ab" * 32),
+        ("sent Authorization: Bearer abc.def-ghi_jkl", "abc.def-ghi_jkl"),
+        ("header Authorization: token ghs_16CharsOrMoreXYZ", "16CharsOrMoreXYZ"),
+        ("cloning with github_pat_11ABCDEFG0123456789_abcdef", "11ABCDEFG0123456789"),
+        ("connect postgresql+psycopg://hookwise:hunter2@db:5432/hookwise", "hunter2"),
+    ],
+)
+def test_credentials_inside_messages_are_redacted(
+    capsys: pytest.CaptureFixture[str], text: str, hidden: str
+) -> None:
+    configure_logging(level="INFO", json=True)
+    structlog.get_logger("test").warning(text, detail=text)
+    logging.getLogger("some.library").warning(text)
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert len(lines) == 2
+    assert all("[redacted]" in line["event"] for line in lines)
+    assert hidden not in json.dumps(lines)
+
+
+def test_ordinary_text_is_left_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level="INFO", json=True)
+    text = "job finished: notify https://chat.example: HTTP 404 (token expired)"
+    structlog.get_logger("test").info(text)
+    assert json.loads(capsys.readouterr().err.strip())["event"] == text
+
+
+def test_request_urls_of_http_libraries_are_not_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    # httpx logs every request's full URL at INFO; a notify URL is itself a credential.
+    configure_logging(level="INFO", json=True)
+    logging.getLogger("httpx").info("HTTP Request: POST https://hooks.slack.com/services/T/B/X")
+    assert "hooks.slack.com" not in capsys.readouterr().err

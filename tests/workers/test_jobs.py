@@ -133,9 +133,13 @@ def test_4xx_fails_the_job_with_the_reason(
     runtime: WorkerRuntime, engine: Engine, receiver: Receiver
 ) -> None:
     receiver.statuses = [404]
-    job_id = add_job(engine, options={"url": receiver.url})
+    job_id = add_job(engine, options={"url": receiver.url + "/T000/B000/credential"})
     assert run_job(job_id=job_id, runtime=runtime) is Outcome.FAILED
-    assert "HTTP 404" in job(engine, job_id).reason
+    reason = job(engine, job_id).reason
+    assert "HTTP 404" in reason
+    # The reason names the host only: a chat webhook's path is its credential.
+    assert receiver.url.removesuffix("/hook") in reason
+    assert "credential" not in reason
 
 
 def test_last_attempt_fails_instead_of_rescheduling(
