@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -15,12 +16,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from service.settings import Settings
 from service.signatures import sign
+from service.store.models import Job
 from tests.conftest import WEBHOOK_EXAMPLES
 from tests.e2e.conftest import SlowReceiver, Stack, free_port, wait_until
+from tests.workers.conftest import add_job
 from workers.celery_app import RUN_JOB, create_celery
 
 pytestmark = pytest.mark.slow
@@ -128,17 +131,50 @@ def web(
     )
 
 
+def json_lines(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a process (Celery's start banner is plain text)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
 def test_signed_delivery_runs_notify_once(
     web: tuple[Stack, str], slow_receiver: SlowReceiver
 ) -> None:
     stack, url = web
-    stack.worker("--concurrency", "2", "--beat")
+    worker = stack.worker("--concurrency", "2", "--beat")
     accepted = deliver(url)
     job_id = accepted["jobs"][0]["id"]
     job = wait_for_state(url, job_id, "succeeded")
     assert job["attempts"] == 1
     assert [r["key"] for r in slow_receiver.requests] == [job_id]
     assert slow_receiver.requests[0]["body"]["repository"] == "Codertocat/Hello-World"
+
+    # A forged delivery is refused and logged; its signature must not show up in any log.
+    forged = "sha256=" + "5e" * 32
+    refused = httpx.post(
+        f"{url}/webhooks/github",
+        content=ISSUE_OPENED,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": forged,
+        },
+        timeout=5,
+    )
+    assert refused.status_code == 401
+    finished = [line for line in json_lines(worker.output()) if line["event"] == "job finished"]
+    assert [(line["job_id"], line["delivery_id"]) for line in finished] == [
+        (job_id, accepted["delivery_id"])
+    ]
+    web_lines = json_lines(stack.processes[0].output())
+    assert {"webhook rejected", "bad_signature"} <= {
+        str(v) for line in web_lines for v in line.values()
+    }
+    for process in stack.processes:
+        output = process.output()
+        assert json_lines(output), f"{process.name} wrote no JSON log lines"
+        for secret in (SECRET, TOKEN, forged, sign(ISSUE_OPENED, SECRET), slow_receiver.url):
+            assert secret not in output, f"{process.name} logged {secret!r}"
 
 
 def test_worker_killed_mid_job_finishes_exactly_once_after_restart(
@@ -179,6 +215,20 @@ def test_same_message_delivered_twice_runs_the_agent_once(
     time.sleep(2)
     assert job["attempts"] == 1
     assert len(slow_receiver.requests) == 1
+
+
+def test_worker_start_reconciles_a_job_whose_message_was_lost(
+    web: tuple[Stack, str], slow_receiver: SlowReceiver, pg_engine: Engine
+) -> None:
+    stack, url = web
+    # A job committed with no message on the broker (as if the publish after the commit was lost
+    # with the web process), and no beat: only the worker's reconcile at start can find it.
+    job_id = add_job(pg_engine, delivery_id="lost-message", options={"url": slow_receiver.url})
+    with pg_engine.begin() as conn:
+        conn.execute(update(Job).values(enqueued_at=None, enqueue_count=0))
+    stack.worker("--concurrency", "1")
+    assert wait_for_state(url, job_id, "succeeded")["attempts"] == 1
+    assert [r["key"] for r in slow_receiver.requests] == [job_id]
 
 
 class TcpProxy:
