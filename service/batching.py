@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Iterator
 from typing import TypeVar
 
@@ -10,19 +11,25 @@ T = TypeVar("T")
 
 
 def batches(
-    source: queue.Queue[T | None] | queue.SimpleQueue[T | None], *, limit: int
+    source: queue.Queue[T | None] | queue.SimpleQueue[T | None],
+    *,
+    limit: int,
+    linger: float = 0.0,
 ) -> Iterator[list[T]]:
     """Yield lists of up to `limit` items: each waits for one item, then takes what else is
-    already there. A `None` in the queue ends the stream after the items before it."""
+    already there, or arrives within `linger` seconds of the first. A `None` in the queue ends the
+    stream after the items before it."""
     while True:
         first = source.get()
         if first is None:
             return
         batch = [first]
         stopping = False
+        deadline = time.monotonic() + linger
         while len(batch) < limit:
             try:
-                item = source.get_nowait()
+                wait = deadline - time.monotonic()
+                item = source.get(timeout=wait) if wait > 0 else source.get_nowait()
             except queue.Empty:
                 break
             if item is None:

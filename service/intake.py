@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import queue
 import threading
 import uuid
@@ -24,8 +23,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.batching import batches
-from service.store.db import insert_for, utcnow
-from service.store.models import Delivery, DeliveryState, Job, JobState
+from service.store.db import utcnow
+from service.store.delivery_sql import insert_new_deliveries
+from service.store.models import DeliveryState, Job, JobState
 from service.triggers import JobSpec
 
 log = structlog.get_logger(__name__)
@@ -109,8 +109,8 @@ def record_delivery(conn: Connection, delivery: NewDelivery, *, max_attempts: in
 def record_deliveries(
     conn: Connection, deliveries: Sequence[NewDelivery], *, max_attempts: int
 ) -> list[Recorded]:
-    """Insert deliveries and their jobs in the caller's transaction: one multi-row statement for
-    the deliveries and one for all their jobs, however many there are.
+    """Insert deliveries and their jobs in the caller's transaction, the whole batch in one round
+    trip (see `service.store.delivery_sql`).
 
     A delivery id seen before (in the database, or earlier in `deliveries`) inserts nothing and
     reports the jobs it already has.
@@ -118,39 +118,34 @@ def record_deliveries(
     if not deliveries:
         return []
     now = utcnow()
-    stmt = _insert_delivery_statement(conn.dialect.name)
-    inserted = set(conn.execute(stmt, [_delivery_row(d, now) for d in deliveries]).scalars())
-    fresh: dict[str, NewDelivery] = {}
-    for delivery in deliveries:
-        if delivery.id in inserted and delivery.id not in fresh:
-            fresh[delivery.id] = delivery
-    _insert_job_rows(
+    inserted = insert_new_deliveries(
         conn,
-        [(d.id, job) for d in fresh.values() for job in d.jobs],
+        [(_delivery_row(d, now), [_job_fields(job) for job in d.jobs]) for d in deliveries],
         max_attempts=max_attempts,
         now=now,
     )
-    recorded: list[Recorded] = []
-    for delivery in deliveries:
-        if fresh.get(delivery.id) is delivery:
-            jobs = tuple(
+    # The newest job of each group supersedes every other one, earlier ones of this batch too.
+    newest = {
+        job.concurrency_group: job
+        for delivery, new in zip(deliveries, inserted, strict=True)
+        if new
+        for job in delivery.jobs
+        if job.concurrency_group is not None
+    }
+    for job in newest.values():
+        supersede(conn, job=job, now=now)
+    return [
+        Recorded(
+            duplicate=False,
+            jobs=tuple(
                 RecordedJob(id=j.id, automation=j.automation, agent=j.agent, state=JobState.QUEUED)
                 for j in delivery.jobs
-            )
-            recorded.append(Recorded(duplicate=False, jobs=jobs))
-        else:
-            recorded.append(Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id))))
-    return recorded
-
-
-@functools.cache
-def _insert_delivery_statement(dialect_name: str) -> Any:
-    """Built once per dialect: constructing it per call costs more than running it."""
-    return (
-        insert_for(dialect_name, Delivery)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(Delivery.id)
-    )
+            ),
+        )
+        if new
+        else Recorded(duplicate=True, jobs=tuple(_existing_jobs(conn, delivery.id)))
+        for delivery, new in zip(deliveries, inserted, strict=True)
+    ]
 
 
 def _delivery_row(delivery: NewDelivery, now: dt.datetime) -> dict[str, Any]:
@@ -158,7 +153,7 @@ def _delivery_row(delivery: NewDelivery, now: dt.datetime) -> dict[str, Any]:
         "id": delivery.id,
         "event": delivery.event,
         "action": delivery.action,
-        "state": delivery.state,
+        "state": delivery.state.value,
         "repository": delivery.repository,
         "installation_id": delivery.installation_id,
         "sender": delivery.sender,
@@ -166,6 +161,19 @@ def _delivery_row(delivery: NewDelivery, now: dt.datetime) -> dict[str, Any]:
         "received_at": now,
         "error": delivery.error,
         "payload": delivery.payload,
+    }
+
+
+def _job_fields(job: NewJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "automation": job.automation,
+        "agent": job.agent,
+        "options": job.options,
+        "command": job.command,
+        "pending": job.pending,
+        "concurrency_group": job.concurrency_group,
+        "cancel_in_progress": job.cancel_in_progress,
     }
 
 
@@ -316,24 +324,38 @@ class DeliveryRecorder:
         return await asyncio.wrap_future(future)
 
     def _run(self) -> None:
-        for batch in batches(self._queue, limit=self._max_batch):
-            self._write(batch)
-
-    def _write(self, batch: list[_Item]) -> None:
+        # Each writer keeps one connection for its life: checking one out of the pool (and
+        # pinging it) per batch cost as much as the write itself.
+        conn: Connection | None = None
         try:
-            with self._engine.begin() as conn:
+            for batch in batches(self._queue, limit=self._max_batch):
+                conn = self._write(conn, batch)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _write(self, conn: Connection | None, batch: list[_Item]) -> Connection | None:
+        """Commit the batch, resolve its futures; returns the connection to keep, or None when it
+        broke (the next batch opens a new one)."""
+        try:
+            if conn is None:
+                conn = self._engine.connect()
+            with conn.begin():
                 outcomes = record_deliveries(
                     conn, [delivery for delivery, _ in batch], max_attempts=self._max_attempts
                 )
         except SQLAlchemyError as exc:
+            if conn is not None:
+                conn.close()
             if len(batch) == 1:
                 log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))
                 batch[0][1].set_exception(exc)
-                return
+                return None
             # One bad row must not fail its neighbours: retry each on its own.
+            kept: Connection | None = None
             for item in batch:
-                self._write([item])
-            return
+                kept = self._write(kept, [item])
+            return kept
         if self._after_commit is not None:
             job_ids = [job_id for outcome in outcomes for job_id in outcome.queued_job_ids]
             dispatch = [
@@ -344,3 +366,4 @@ class DeliveryRecorder:
             self._after_commit(job_ids, dispatch)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             future.set_result(outcome)
+        return conn

@@ -22,3 +22,28 @@ def test_each_batch_waits_for_its_first_item_only() -> None:
     source.put("c")
     source.put(None)
     assert list(stream) == [["b", "c"]]
+
+
+def test_a_linger_collects_what_arrives_shortly_after_the_first_item() -> None:
+    import threading
+
+    source: queue.Queue[str | None] = queue.Queue()
+    source.put("a")
+    late = threading.Timer(0.05, source.put, args=("b",))
+    late.start()
+    stream = batches(source, limit=10, linger=1.0)
+    try:
+        assert next(stream) == ["a", "b"]
+    finally:
+        late.join()
+
+
+def test_a_linger_ends_early_when_the_batch_is_full_or_the_stream_ends() -> None:
+    source: queue.Queue[str | None] = queue.Queue()
+    for item in ["a", "b", "c", None]:
+        source.put(item)
+    # With a one-hour linger, these only return at once if a full batch and the end marker
+    # cut the wait short.
+    stream = batches(source, limit=2, linger=3600.0)
+    assert next(stream) == ["a", "b"]
+    assert list(stream) == [["c"]]
