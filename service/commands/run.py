@@ -6,14 +6,36 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from service.logs import configure_logging
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from service.triggers import ConfigError
+
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def _refuse(error: ConfigError) -> typer.Exit:
+    """Say why a process will not start on a broken config, every problem with its place."""
+    typer.echo(f"refusing to start: the automation config is broken\n{error}", err=True)
+    return typer.Exit(2)
+
+
+def _celery_with_tasks(settings: Settings) -> Celery:
+    """The worker-side Celery app; loading it checks the central config."""
+    from service.triggers import ConfigError
+    from workers.celery_app import create_celery
+
+    try:
+        return create_celery(settings, with_tasks=True)
+    except ConfigError as exc:
+        raise _refuse(exc) from exc
 
 
 def _settings() -> Settings:
@@ -58,8 +80,7 @@ def serve(
     try:
         app = create_app(settings)
     except ConfigError as exc:
-        typer.echo(f"refusing to start: the automation config is broken\n{exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise _refuse(exc) from exc
     run_worker = settings.embedded if embedded_worker is None else embedded_worker
     child = _spawn_embedded_worker() if run_worker else None
     secret_note = (
@@ -96,10 +117,10 @@ def worker(
     """Run a Celery worker for Hookwise jobs (reconciles once at start)."""
     from celery.signals import worker_ready
 
-    from workers.celery_app import QUEUE, RECONCILE, create_celery
+    from workers.celery_app import QUEUE, RECONCILE
 
     settings = _settings()
-    app = create_celery(settings, with_tasks=True)
+    app = _celery_with_tasks(settings)
 
     def _reconcile_at_start(**_: object) -> None:
         app.send_task(RECONCILE)
@@ -116,11 +137,9 @@ def worker(
 
 def beat() -> None:
     """Run Celery beat: the reconciler on its interval. Run exactly one."""
-    from workers.celery_app import create_celery
-
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_celery(settings, with_tasks=True)
+    app = _celery_with_tasks(settings)
     app.start(
         [
             "beat",

@@ -119,12 +119,13 @@ def test_simulate_reports_a_broken_config(tmp_path: Path) -> None:
     assert "hookwise.yml:5:" in result.output
 
 
-def test_serve_refuses_to_start_on_a_broken_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"], ["beat"]])
+def test_processes_refuse_to_start_on_a_broken_config(tmp_path: Path, command: list[str]) -> None:
     config = tmp_path / "hookwise.yml"
     config.write_text("version: 1\nautomations:\n  - name: x\n    on: issues\n    agent: nope\n")
     result = runner.invoke(
         cli,
-        ["serve", "--port", "1"],
+        command,
         env={
             "HOOKWISE_CONFIG": str(config),
             "HOOKWISE_DATA_DIR": str(tmp_path / "var"),
