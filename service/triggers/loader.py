@@ -405,6 +405,15 @@ class _TriggerCompiler:
             except GlobError as error:
                 self._error(key, f"invalid pattern {pattern!r}: {error}", index=index)
                 valid = False
+        if all(pattern.startswith("!") for pattern in patterns):
+            # Actions: "If you define a pattern with the ! character, you must also define at
+            # least one pattern without it." A list of negations alone never matches anything.
+            self._error(
+                key,
+                f"{key!r} lists only '!' patterns, so it never matches; add a pattern to "
+                f"include (e.g. '**') before the exclusions",
+            )
+            valid = False
         return PatternList(tuple(patterns)) if valid else None
 
     def _ref_filter(self, base: str) -> RefFilter | None:

@@ -327,6 +327,11 @@ ERROR_CASES = [
         id="filter-typo",
     ),
     pytest.param(
+        _one("    on: {push: {paths: ['!docs/**', '!*.md']}}\n    agent: echo\n"),
+        ["4:17: automations[0].on.push.paths: 'paths' lists only '!' patterns, so it never"],
+        id="only-negations",
+    ),
+    pytest.param(
         "a: &a [*a]\n",
         ["1:4: nested more than 64 levels deep"],
         id="recursive-alias",
