@@ -127,7 +127,9 @@ def _run_claimed(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
     try:
         return _attempt(claim, runtime=runtime)
     except TransientError as exc:
-        return _retry(claim, runtime, reason=str(exc), retry_after=exc.retry_after)
+        return _retry(
+            claim, runtime, reason=str(exc), retry_after=exc.retry_after, escalate=exc.escalate
+        )
     except PermanentError as exc:
         return _finish(claim, runtime, JobState.FAILED, str(exc))
     except SoftTimeLimitExceeded:
@@ -310,17 +312,39 @@ def backoff_seconds(attempt: int, *, base: float = 5.0, cap: float = 600.0) -> f
     return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
 
 
+ESCALATION_CAP_SECONDS = 3600.0
+
+
+def retry_delay(*, attempt: int, retry_after: float | None, escalate: bool) -> float:
+    """Seconds until the next attempt of a job whose attempt number `attempt` failed.
+
+    No wait asked for (5xx, timeouts): jittered exponential backoff, capped. A wait asked for
+    (a rate limit's reset, `retry-after`) is a minimum; with `escalate` (secondary limits) it
+    doubles per attempt up to an hour, plus up to 10 % jitter so that the jobs one limit stopped
+    do not all come back in the same second.
+    """
+    backoff = backoff_seconds(attempt)
+    if retry_after is None:
+        return backoff
+    if not escalate:
+        return max(retry_after, backoff)
+    wait = max(retry_after, min(retry_after * 2.0 ** (attempt - 1), ESCALATION_CAP_SECONDS))
+    return wait + random.uniform(0, wait / 10)
+
+
 def _retry(
-    claim: leases.Claim, runtime: WorkerRuntime, *, reason: str, retry_after: float | None
+    claim: leases.Claim,
+    runtime: WorkerRuntime,
+    *,
+    reason: str,
+    retry_after: float | None,
+    escalate: bool = False,
 ) -> Outcome:
     if claim.attempt >= claim.max_attempts:
         return _finish(
             claim, runtime, JobState.FAILED, f"{reason} (gave up after {claim.attempt} attempts)"
         )
-    # GitHub's wait (rate-limit reset, retry-after) is a minimum; backoff grows past it when the
-    # same limit keeps coming back.
-    backoff = backoff_seconds(claim.attempt)
-    delay = backoff if retry_after is None else max(retry_after, backoff)
+    delay = retry_delay(attempt=claim.attempt, retry_after=retry_after, escalate=escalate)
     short = delay <= MAX_COUNTDOWN_SECONDS
     if not leases.reschedule(
         runtime.engine, claim=claim, delay=delay, reason=reason, published=short

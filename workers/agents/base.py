@@ -141,11 +141,17 @@ class AgentCancelled(Exception):
 
 
 class TransientError(Exception):
-    """A failure worth retrying later (network, 5xx, rate limits)."""
+    """A failure worth retrying later (network, 5xx, rate limits).
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    `retry_after`: the least the remote asked us to wait. `escalate`: the wait doubles with each
+    attempt (GitHub's advice when a secondary rate limit keeps coming back)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, escalate: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.escalate = escalate
 
 
 class PermanentError(Exception):

@@ -17,7 +17,8 @@ import httpx
 import jwt
 import orjson
 
-from workers.agents.base import PermanentError, TransientError
+from workers.agents.base import TransientError
+from workers.github.errors import classify_response
 
 REFRESH_MARGIN = 300.0  # seconds before expiry at which a token counts as stale
 JWT_LIFETIME = 540  # GitHub refuses an App JWT that expires more than 10 minutes ahead
@@ -163,10 +164,11 @@ class InstallationTokens:
             )
         except httpx.TransportError as exc:
             raise TransientError(f"GitHub unreachable: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise TransientError(f"GitHub {response.status_code} minting a token")
         if response.status_code != 201:
-            message = response.json().get("message", response.text) if response.content else ""
-            raise PermanentError(f"GitHub {response.status_code} minting a token: {message}")
+            # Rate limits and 5xx reschedule the job like any other GitHub call; a 401 (wrong key,
+            # clock far off) or 404 (App uninstalled) fails it with GitHub's message.
+            raise classify_response(
+                response.status_code, response.headers, response.content, what="minting a token"
+            )
         body = response.json()
         return CachedToken(token=body["token"], expires_at=_parse_expiry(body["expires_at"]))

@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 from service.settings import Settings
 from workers.agents.base import PermanentError, TransientError
 from workers.github.auth import InstallationTokens, TokenCache
-from workers.github.errors import classify, classify_transport
+from workers.github.errors import classify, classify_response, classify_transport
 
 USER_AGENT = "Hookwise"
 
@@ -135,8 +135,9 @@ class GitHubFactory:
             except httpx.TransportError as exc:
                 raise TransientError(f"GitHub unreachable: {type(exc).__name__}") from exc
             if response.status_code != 200:
-                error = TransientError if response.status_code >= 500 else PermanentError
-                raise error(f"GitHub {response.status_code} on GET /app")
+                raise classify_response(
+                    response.status_code, response.headers, response.content, what="GET /app"
+                )
             slug = response.json()["slug"]
             return Identity(login=f"{slug}[bot]", app_id=self._settings.github_app_id)
         with github_errors():

@@ -3,7 +3,8 @@
 - primary rate limit (403/429 with `x-ratelimit-remaining: 0`): retry after the reset time, which is
   usually minutes away, so the job waits in the database rather than in a Celery countdown;
 - secondary rate limit (403/429 with `retry-after`, or GitHub's "secondary rate limit" message):
-  honour `retry-after`, 60 s when GitHub sends none;
+  honour `retry-after`, 60 s when GitHub sends none, and wait longer each time it comes back
+  (GitHub asks for exponentially growing waits while the limit persists);
 - 5xx, timeouts, connection errors: transient, retried with jittered backoff by the job runner;
 - any other 4xx: permanent, and GitHub's own message is recorded on the job.
 """
@@ -14,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import requests
 from github import GithubException
 
@@ -61,10 +63,25 @@ def classify(exc: GithubException, *, now: float | None = None) -> TransientErro
                 if retry_after is not None and retry_after.isdigit()
                 else SECONDARY_DEFAULT_WAIT
             )
-            return TransientError(f"GitHub secondary rate limit: {message}", retry_after=wait)
+            return TransientError(
+                f"GitHub secondary rate limit: {message}", retry_after=wait, escalate=True
+            )
     if status >= 500:
         return TransientError(f"GitHub {status}: {message or 'server error'}")
     return PermanentError(f"GitHub {status}: {message or 'request refused'}", status=status)
+
+
+def classify_response(
+    status: int, headers: Mapping[str, Any], body: bytes, *, what: str
+) -> TransientError | PermanentError:
+    """The same verdict for an answer read without PyGithub (raw httpx, `requestJson`)."""
+    try:
+        data: Any = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = body.decode("utf-8", errors="replace")[:200]
+    verdict = classify(GithubException(status, data, dict(headers)))
+    verdict.args = (f"{verdict} ({what})",)
+    return verdict
 
 
 def classify_transport(exc: requests.RequestException) -> TransientError:

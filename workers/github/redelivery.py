@@ -18,6 +18,7 @@ import structlog
 
 from workers.agents.base import TransientError
 from workers.github.client import GitHubFactory
+from workers.github.errors import classify_response
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +43,13 @@ def _pages(http: httpx.Client, url: str, headers: dict[str, str]) -> Iterator[li
         if next_url is None:
             return
         response = http.get(next_url, params=params, headers=headers, timeout=30)
-        if response.status_code >= 500:
-            raise TransientError(f"GitHub {response.status_code} listing hook deliveries")
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise classify_response(
+                response.status_code,
+                response.headers,
+                response.content,
+                what="listing hook deliveries",
+            )
         yield response.json()
         next_url = response.links.get("next", {}).get("url")
         params = None  # the `next` link carries the cursor and page size

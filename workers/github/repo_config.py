@@ -19,8 +19,9 @@ from pydantic import BaseModel
 
 from service.triggers import Config, ConfigError, load_config
 from service.triggers.merge import Merged, merge_configs
-from workers.agents.base import PermanentError, TransientError
+from workers.agents.base import TransientError
 from workers.github.client import GitHubFactory
+from workers.github.errors import classify_response
 
 PATH = ".github/hookwise.yml"
 ABSENT_TTL = 300.0
@@ -81,10 +82,11 @@ class RepoConfigs:
             value = RepoConfig(repository=repository)
             self._store(repository, _Entry(etag=None, value=value, fetched=time.monotonic()))
             return value
-        if status >= 500:
-            raise TransientError(f"GitHub {status} reading {PATH}")
         if status != 200:
-            raise PermanentError(f"GitHub {status} reading {repository}/{PATH}", status=status)
+            # A rate limit here reschedules the job like any other GitHub call would.
+            raise classify_response(
+                status, response_headers, body.encode() if body else b"", what=f"reading {PATH}"
+            )
         value = self._parse(repository, orjson.loads(body))
         etag = {k.lower(): v for k, v in response_headers.items()}.get("etag")
         self._store(repository, _Entry(etag=etag, value=value, fetched=time.monotonic()))
