@@ -155,6 +155,7 @@ class CargoParser:
     """A `LineParser` for `cargo test` output in every libtest mode."""
 
     name: ClassVar[str] = "cargo"
+    wake: ClassVar[str] = "|".join(_TRIGGERS)
 
     def __init__(self) -> None:
         self._detected = False
@@ -168,6 +169,10 @@ class CargoParser:
         self._diagnostics: list[_Diagnostic] = []
         self._open_diagnostic: _Diagnostic | None = None
         self._build_failed_units: set[str] = set()
+
+    @property
+    def busy(self) -> bool:
+        return self._target is not None or self._open_diagnostic is not None
 
     def feed(self, line: str) -> None:
         # Most lines of a job log are not cargo's: skip them with one cheap test.

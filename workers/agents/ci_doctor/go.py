@@ -159,6 +159,7 @@ class GoParser:
     """A `LineParser` for `go test` output, text and `-json` alike."""
 
     name: ClassVar[str] = "go"
+    wake: ClassVar[str] = "|".join(re.escape(trigger) for trigger in _TRIGGERS)
 
     def __init__(self) -> None:
         self._detected = False
@@ -171,6 +172,12 @@ class GoParser:
         self._build_package: str | None = None
         self._last_failed: tuple[str, str] | None = None
         self._panic: _Panic | None = None
+
+    @property
+    def busy(self) -> bool:
+        return (
+            self._current is not None or self._build_package is not None or self._panic is not None
+        )
 
     def feed(self, line: str) -> None:
         # Most lines of a job log are not go's: skip them with one cheap test unless a test's

@@ -27,6 +27,8 @@ _NOT_TESTS = ("Console",)  # `● Console` lists console.log output, not a failu
 
 class JestParser:
     name: ClassVar[str] = "jest"
+    # Outside a `●` block only file headers, block titles and the summary lines matter.
+    wake: ClassVar[str] = r"(?:PASS|FAIL) |● |Test Suites: |Summary of all failing tests"
 
     def __init__(self) -> None:
         self._failures = FailureList(self.name)
@@ -35,6 +37,10 @@ class JestParser:
         self._file: str | None = None
         self._title: str | None = None
         self._block = BlockBuffer()
+
+    @property
+    def busy(self) -> bool:
+        return self._title is not None
 
     def feed(self, line: str) -> None:
         first = line[:1]

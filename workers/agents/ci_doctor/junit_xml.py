@@ -33,6 +33,8 @@ class _Case(TestCase):
 
 class JUnitXmlParser:
     name: ClassVar[str] = GENERIC_FRAMEWORK
+    # Outside a document only its start matters.
+    wake: ClassVar[str] = r"<\?xml|<testsuite"
 
     def __init__(self) -> None:
         self._lines: list[str] = []
@@ -43,6 +45,10 @@ class JUnitXmlParser:
         self._parsed = False
         self._producer: str | None = None
         self._failures = FailureList(GENERIC_FRAMEWORK)
+
+    @property
+    def busy(self) -> bool:
+        return self._root is not None
 
     def feed(self, line: str) -> None:
         if self._root is None:

@@ -35,11 +35,18 @@ def iter_stream_lines(
         if text:
             pieces = text.split("\n")
             last = pieces.pop()
-            for index, piece in enumerate(pieces):
-                if index == 0:
-                    piece = partial if skipping else partial + piece
-                    partial, skipping = "", False
-                yield _clean(piece, max_chars=max_chars)
+            if pieces:
+                first = partial if skipping else partial + pieces[0]
+                partial, skipping = "", False
+                yield _clean(first, max_chars=max_chars)
+            # Most chunks hold no carriage return or NUL: their lines only need the length cap,
+            # checked here rather than in a call per line.
+            if "\r" in text or "\x00" in text:
+                for piece in pieces[1:]:
+                    yield _clean(piece, max_chars=max_chars)
+            else:
+                for piece in pieces[1:]:
+                    yield piece if len(piece) <= max_chars else piece[:max_chars]
             if pieces:
                 partial, skipping = last[: max_chars + 1], len(last) > max_chars
             elif not skipping:

@@ -188,6 +188,8 @@ class MavenParser:
     """A `LineParser` for Maven builds that run tests with Surefire."""
 
     name: ClassVar[str] = "maven"
+    # Outside a failed test's block and javac's continuation lines, only `[LEVEL]` lines.
+    wake: ClassVar[str] = r"\[(?:INFO|ERROR|WARNING|WARN|DEBUG)\]"
 
     def __init__(self) -> None:
         self._detected = False
@@ -199,6 +201,10 @@ class MavenParser:
         self._compiler_lines: list[str] = []
         self._compiler_location: tuple[str, int] | None = None
         self._in_compiler_error = False
+
+    @property
+    def busy(self) -> bool:
+        return self._block is not None or self._in_compiler_error
 
     def feed(self, line: str) -> None:
         # Outside a failed test's block Maven prefixes what matters with its `[LEVEL]`, except

@@ -40,6 +40,12 @@ class _Pending:
 
 class NodeTestParser:
     name: ClassVar[str] = "node"
+    # Outside a failure's details: TAP and spec/dot markers, the banners, and error lines that
+    # may explain a file that failed to load.
+    wake: ClassVar[str] = (
+        r"# Subtest: |not ok |[▶✔✖﹣] |TAP version|ℹ tests |Failed tests:"
+        r"|(?:# )?(?:[\w.]+ )?\w*(?:Error|Exception)\b"
+    )
 
     def __init__(self) -> None:
         self._failures = FailureList(self.name)
@@ -55,6 +61,12 @@ class NodeTestParser:
         self._pending_style = ""
         self._recent_error: list[str] = []
         self._recent_age = 0
+
+    @property
+    def busy(self) -> bool:
+        # While an error line is recent every line ages it, so the parser stays fed.
+        recent = bool(self._recent_error) and self._recent_age <= _RECENT_ERROR_TTL
+        return self._pending is not None or recent
 
     def feed(self, line: str) -> None:
         self._recent_age += 1

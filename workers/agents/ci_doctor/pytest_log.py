@@ -64,6 +64,8 @@ class _SummaryEntry:
 
 class PytestParser:
     name: ClassVar[str] = "pytest"
+    # Outside a section only banners, the conftest error and `rootdir:` matter.
+    wake: ClassVar[str] = r"[=!]|ImportError while loading conftest |rootdir: "
 
     def __init__(self) -> None:
         self._detected = False
@@ -77,6 +79,10 @@ class PytestParser:
         self._continuing: _SummaryEntry | None = None
         self._conftest: _Section | None = None
         self._line_entries: list[tuple[str, int]] = []
+
+    @property
+    def busy(self) -> bool:
+        return self._mode is not None
 
     def feed(self, line: str) -> None:
         first = line[:1]

@@ -1,8 +1,13 @@
 """Which parsers read a log, and how their findings become one report.
 
-Every parser sees every line once (a job may run two frameworks, e.g. pytest then jest); the
+Every parser may see every line (a job may run two frameworks, e.g. pytest then jest); the
 report names the frameworks that recognised their own output. When none did, the generic
 fallback's blocks are reported under the framework "unknown".
+
+Calling nine parsers on each of a log's lines cost more than the parsing itself, so lines are
+dispatched: one combined regex of the parsers' `wake` patterns tells, per line, whether any
+idle parser could care; a line that no `wake` matches goes only to the parsers that are `busy`
+(inside one of their blocks), usually none or one.
 
 To add a framework: write a `LineParser` in its own module and list its class in `PARSERS`.
 """
@@ -10,7 +15,9 @@ To add a framework: write a `LineParser` in its own module and list its class in
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,19 +51,83 @@ UNKNOWN_FRAMEWORK = GenericParser.name
 _SNIFF_BYTES = 512
 
 
-def parse_lines(lines: Iterable[str], *, parsers: Iterable[type[LineParser]] = PARSERS) -> Report:
-    """Parse a log given as lines (raw or GitHub Actions form, without line endings)."""
+def parse_lines(
+    lines: Iterable[str],
+    *,
+    parsers: Iterable[type[LineParser]] = PARSERS,
+    dispatch: bool = True,
+) -> Report:
+    """Parse a log given as lines (raw or GitHub Actions form, without line endings).
+
+    `dispatch=False` feeds every parser every line: slower, and the same report (tests compare
+    the two to check each parser's `wake`/`busy` contract).
+    """
     active: list[LineParser] = [parser_class() for parser_class in parsers]
     fallback = GenericParser()
+    if dispatch:
+        _feed_dispatched(lines, active, fallback)
+    else:
+        _feed_every_parser(lines, active, fallback)
+    return _combine(active, fallback)
+
+
+@cache
+def _wake_pattern(parsers: tuple[type[LineParser], ...]) -> re.Pattern[str]:
+    """One pattern that, matched at a line's start, tells which parsers' `wake` lines it is:
+    group N is set when parser N's pattern matches, and `lastindex` is None when none does.
+    Each parser's pattern is an optional lookahead, so one call tries them all. Leading blanks
+    are skipped possessively, so a line of blanks cannot make the lookaheads backtrack."""
+    lookaheads = "".join(f"(?:(?=(?P<wake{n}>{p.wake}))|)" for n, p in enumerate(parsers))
+    return re.compile(rf"\s*+{lookaheads}")
+
+
+def _feed_dispatched(
+    lines: Iterable[str], active: list[LineParser], fallback: GenericParser
+) -> None:
+    pattern = _wake_pattern(tuple(type(parser) for parser in active))
+    wake_match = pattern.match
+    # Where parser N's group sits in `groups()` (a parser's own pattern may hold groups too).
+    slots = [pattern.groupindex[f"wake{index}"] - 1 for index in range(len(active))]
+    feeds = [parser.feed for parser in active]
+    everyone = range(len(active))
+    fallback_feed = fallback.feed
+    busy: list[int] = []  # the parsers that were busy after their last line, by index
+    for raw in lines:  # the hot loop of a 100 MB log: no generator between reader and parsers
+        line = unwrap_line(raw)
+        if line is None:
+            continue
+        fallback_feed(line)
+        woken = wake_match(line)  # always matches: the lookaheads are optional
+        if woken is not None and woken.lastindex is not None:
+            wakes = woken.groups()
+            was_busy = busy
+            busy = []
+            for index in everyone:
+                if wakes[slots[index]] is not None or index in was_busy:
+                    feeds[index](line)
+                    if active[index].busy:
+                        busy.append(index)
+        elif busy:
+            still_busy = True
+            for index in busy:
+                feeds[index](line)
+                if not active[index].busy:
+                    still_busy = False
+            if not still_busy:
+                busy = [index for index in busy if active[index].busy]
+
+
+def _feed_every_parser(
+    lines: Iterable[str], active: list[LineParser], fallback: GenericParser
+) -> None:
     feeds = [parser.feed for parser in active]
     feeds.append(fallback.feed)
-    for raw in lines:  # the hot loop of a 100 MB log: no generator between reader and parsers
+    for raw in lines:
         line = unwrap_line(raw)
         if line is None:
             continue
         for feed in feeds:
             feed(line)
-    return _combine(active, fallback)
 
 
 def parse_log(stream: BinaryIO) -> Report:

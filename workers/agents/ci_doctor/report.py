@@ -55,11 +55,25 @@ class Report:
 class LineParser(Protocol):
     """A streaming parser for one framework's console output.
 
-    It is fed every normalised line of the log once, in order (GitHub Actions prefixes and ANSI
-    colours already removed), and must keep bounded state: a log can be 100 MB of attacker text.
+    It is fed normalised lines of the log in order (GitHub Actions prefixes and ANSI colours
+    already removed) and must keep bounded state: a log can be 100 MB of attacker text.
+
+    Most lines of a log are not a given framework's, and calling every parser on every line is
+    what made a 10 MB log slow. So a parser states which lines can change its state while it is
+    not `busy`: `wake`, a regex matched at the start of a line after any blanks. The registry
+    feeds a parser that is not busy only the lines `wake` matches, and a busy one every line.
+    The contract, checked by feeding the corpus both ways: while `busy` is False, feeding a line
+    `wake` does not match changes nothing.
     """
 
     name: ClassVar[str]
+    wake: ClassVar[str]
+
+    @property
+    def busy(self) -> bool:
+        """True while every line matters (inside a failure block, between a test's start and
+        its end); False when only `wake` lines can change anything."""
+        ...
 
     def feed(self, line: str) -> None: ...
 

@@ -67,12 +67,18 @@ class _Block:
 
 class UnittestParser:
     name: ClassVar[str] = "unittest"
+    # Outside a block only the `=` separator that opens one and the closing `Ran N tests`.
+    wake: ClassVar[str] = r"={70}|Ran "
 
     def __init__(self) -> None:
         self._detected = False
         self._failures = FailureList(self.name)
         self._block: _Block | None = None
         self._after_separator = False
+
+    @property
+    def busy(self) -> bool:
+        return self._block is not None or self._after_separator
 
     def feed(self, line: str) -> None:
         if line == _SEPARATOR_EQ:  # a row of `=` opens every FAIL/ERROR block

@@ -30,6 +30,8 @@ _PROJECT_PREFIX = re.compile(r"\|[^|]{1,200}\| ")
 
 class VitestParser:
     name: ClassVar[str] = "vitest"
+    # Outside a failure block only FAIL headers, the RUN banner, the summary and `⎯` rules.
+    wake: ClassVar[str] = r"FAIL  |RUN  |Test Files  |⎯⎯⎯"
 
     def __init__(self) -> None:
         self._failures = FailureList(self.name)
@@ -37,6 +39,10 @@ class VitestParser:
         self._section_kind: FailureKind | None = None
         self._headers: list[tuple[str, str, FailureKind]] = []  # (id, file, kind)
         self._block = BlockBuffer()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._headers)
 
     def feed(self, line: str) -> None:
         first = line[:1]

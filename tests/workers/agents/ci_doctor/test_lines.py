@@ -43,3 +43,14 @@ def test_lines_spanning_chunks_and_split_characters_survive() -> None:
         assert lines[:50] == ["héllo wörld ✓"] * 50
         assert lines[50] == "x" * 50
         assert lines[51:] == ["tail ✓"]
+
+
+def test_stream_and_text_readers_agree_on_awkward_bytes() -> None:
+    # Carriage returns, NULs, invalid UTF-8 and over-long lines, in chunks that split them:
+    # the stream reader's fast path for plain chunks must give what the per-line path gives.
+    pieces = [b"plain", b"a\rb", b"\x00x", b"\xff\xfe", b"y" * 70, b"", b"\r", "✓ü".encode()]
+    data = b"\n".join(pieces[(n * 7) % len(pieces)] + str(n).encode() for n in range(300))
+    expected = list(iter_text_lines(data, max_chars=50))
+    for chunk_bytes in (1, 5, 64, 4096):
+        streamed = list(iter_stream_lines(io.BytesIO(data), max_chars=50, chunk_bytes=chunk_bytes))
+        assert streamed == expected, chunk_bytes
