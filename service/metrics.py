@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.store.models import Job, JobDurationBucket, JobState
+
+log = structlog.get_logger(__name__)
 
 DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200)
 
@@ -38,13 +42,25 @@ class JobsCollector(Collector):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    def describe(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
+        # Registration asks for the names; without this it would run `collect`, a database query
+        # while the app is being built (and a crash there when the database is down).
+        yield GaugeMetricFamily("hookwise_jobs", "Jobs by state.", labels=["state"])
+        yield _duration_histogram([])
+
     def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(Job.state, func.count()).group_by(Job.state)).all()
-            counts = dict(rows)
-            buckets = conn.execute(
-                select(JobDurationBucket.agent, JobDurationBucket.le, JobDurationBucket.value)
-            ).all()
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+                counts = dict(rows)
+                buckets = conn.execute(
+                    select(JobDurationBucket.agent, JobDurationBucket.le, JobDurationBucket.value)
+                ).all()
+        except SQLAlchemyError as exc:
+            # The web process's own counters must still be scraped while the database is away
+            # (that is when they matter); the job figures come back with it.
+            log.warning("job metrics unavailable", error=type(exc).__name__)
+            return
         jobs = GaugeMetricFamily("hookwise_jobs", "Jobs by state.", labels=["state"])
         for state in JobState:
             jobs.add_metric([state.value], float(counts.get(state.value, 0)))

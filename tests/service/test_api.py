@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
+from service.app import create_app
+from service.settings import Settings
 from service.store.models import Job, JobState
 from tests.conftest import WEBHOOK_EXAMPLES
-from tests.service.conftest import API_TOKEN, post_signed
+from tests.service.conftest import API_TOKEN, make_config, post_signed
 
 ISSUE_OPENED = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -20,6 +24,17 @@ def test_api_needs_the_bearer_token(client: TestClient, path: str, headers: dict
     response = client.get(path, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("path", ["/api/jobs/x/retry", "/api/jobs/x/cancel"])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "x"}])
+def test_job_actions_need_the_bearer_token(
+    client: TestClient, engine: Engine, path: str, headers: dict[str, str]
+) -> None:
+    job_id = post_signed(client, ISSUE_OPENED, event="issues").json()["jobs"][0]["id"]
+    response = client.post(path.replace("/x/", f"/{job_id}/"), headers=headers)
+    assert response.status_code == 401
+    assert client.get(f"/api/jobs/{job_id}", headers=AUTH).json()["state"] == "queued"
 
 
 def test_api_is_closed_when_no_token_is_configured(client_factory: object) -> None:
@@ -121,3 +136,23 @@ def test_metrics_count_jobs_by_state_and_their_durations(
     assert 'hookwise_job_duration_seconds_count{agent="notify"} 1.0' in lines
     (total,) = [line for line in lines if line.startswith("hookwise_job_duration_seconds_sum")]
     assert 0 <= float(total.split()[-1]) < 0.1
+
+
+def test_readyz_and_metrics_with_the_database_down(tmp_path: Path) -> None:
+    settings = Settings(
+        webhook_secret="s",
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+        data_dir=tmp_path,
+        broker_timeout_seconds=1.0,
+    )
+    with TestClient(create_app(settings, config=make_config())) as down:
+        ready = down.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"].startswith("unavailable")
+        assert ready.json()["checks"]["broker"] == "ok"
+        # The web process's own counters are still scraped; the job figures wait for the database.
+        down.post("/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "issues"})
+        metrics = down.get("/metrics")
+        assert metrics.status_code == 200
+        assert 'hookwise_webhook_rejections_total{reason="missing_signature"} 1.0' in metrics.text
+        assert "hookwise_jobs{" not in metrics.text
