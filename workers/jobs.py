@@ -164,6 +164,7 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
             cancelled=heartbeat.cancelled.is_set,
         )
         try:
+            _acknowledge_command(context, runtime=runtime)
             result = _execute(spec.load(), context)
             if heartbeat.cancelled.is_set():
                 raise AgentCancelled()
@@ -179,6 +180,16 @@ def _attempt(claim: leases.Claim, *, runtime: WorkerRuntime) -> Outcome:
         result.summary,
         result=result.model_dump(mode="json"),
     )
+
+
+def _acknowledge_command(context: AgentContext, *, runtime: WorkerRuntime) -> None:
+    """👀 on the command's comment as its job starts, so the commenter sees at once that it was
+    picked up (agents may take minutes). A re-run's reaction changes nothing: GitHub answers 200
+    for a reaction that exists."""
+    if context.command is None or runtime.github is None:
+        return
+    picked_up = Result(summary="command picked up", reactions=("eyes",))
+    runtime.publisher.publish(picked_up, context=context)
 
 
 def _changed_files(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from service.github_sim.testing import SimHandle
 from service.store.models import Job
@@ -18,6 +18,7 @@ from workers.jobs import Outcome, run_job
 from workers.tasks import build_worker_runtime
 
 ISSUE = json.loads((WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes())
+COMMENTED = json.loads((WEBHOOK_EXAMPLES / "issue_comment" / "created.payload.json").read_bytes())
 
 
 def reason(engine: Engine, job_id: str) -> str:
@@ -115,6 +116,45 @@ def test_denied_command_gets_a_short_reply(
     bodies = [c["body"] for c in comments.json()]
     assert len(bodies) == 1
     assert "@octo-reader `/fix` can only be used by people with write access" in bodies[0]
+
+
+def test_a_command_gets_eyes_as_soon_as_its_job_starts(
+    world: SimHandle, tmp_path: Path, engine: Engine, database_url: str, receiver: Receiver
+) -> None:
+    issue = world.admin.open_issue("Codertocat", "Hello-World", title="Bug", author="Codertocat")
+    command = world.admin.comment(
+        "Codertocat", "Hello-World", issue["number"], body="/notify please", author="Codertocat"
+    )
+    settings = token_settings(world, tmp_path, database_url=database_url)
+    runtime = build_worker_runtime(settings, celery=create_celery(settings))
+    payload = {
+        **COMMENTED,
+        "issue": {**COMMENTED["issue"], "number": issue["number"]},
+        "comment": {**COMMENTED["comment"], "id": command["id"], "body": "/notify please"},
+    }
+    job_id = add_job(
+        engine,
+        options={"url": receiver.url},
+        pending={"paths": None, "permission": "write", "login": "Codertocat"},
+        payload=json.dumps(payload).encode(),
+        event="issue_comment",
+        action="created",
+    )
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(command={"name": "/notify", "args": "please", "line": 1}))
+    reactions = f"/repos/Codertocat/Hello-World/issues/comments/{command['id']}/reactions"
+    api = world.client(world.token("alice"))
+    # The agent fails (its receiver answers 400), yet the 👀 is there: it came when the job
+    # started, not with the agent's result.
+    receiver.statuses = [400]
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.FAILED
+    found = api.get(reactions).json()
+    assert [(r["content"], r["user"]["login"]) for r in found] == [("eyes", "hookwise-user")]
+    # Run again (an operator's retry): GitHub keeps the one reaction.
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(state="queued", not_before=None))
+    assert run_job(job_id=job_id, runtime=runtime) is Outcome.SUCCEEDED
+    assert [r["content"] for r in api.get(reactions).json()] == ["eyes"]
 
 
 def test_primary_rate_limit_waits_in_the_database_not_in_celery(
