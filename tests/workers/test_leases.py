@@ -127,9 +127,11 @@ def test_attempts_are_recorded(engine: Engine) -> None:
 
 def test_heartbeat_keeps_the_lease_and_sees_cancel(engine: Engine) -> None:
     job_id = add_job(engine)
-    claim = leases.claim(engine, job_id=job_id, worker="w", lease_seconds=0.3)
-    with leases.Heartbeat(engine, claim=claim, lease_seconds=0.3) as heartbeat:
-        time.sleep(0.6)  # twice the lease: only renewals keep it
+    # Renewed every third of the lease: a heartbeat thread starved for a whole second on a
+    # loaded machine still keeps it.
+    claim = leases.claim(engine, job_id=job_id, worker="w", lease_seconds=1.5)
+    with leases.Heartbeat(engine, claim=claim, lease_seconds=1.5) as heartbeat:
+        time.sleep(3.0)  # twice the lease: only renewals keep it
         with pytest.raises(leases.ClaimRefused):
             leases.claim(engine, job_id=job_id, worker="other", lease_seconds=30)
         from service.control import cancel_job
