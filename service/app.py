@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.types import Receive, Scope, Send
 
 from service import api, webhooks
 from service.automations import identity_for, load_central_config
@@ -43,6 +44,28 @@ def build_runtime(settings: Settings, *, config: Config | None = None) -> Runtim
     )
 
 
+class HookwiseApp(FastAPI):
+    """FastAPI, with `POST /webhooks/github` answered before FastAPI's middleware stack.
+
+    The intake is the one route GitHub calls for every event, and the stack (error and exception
+    middleware, body limits, telemetry checks) cost it more CPU per request than verifying the
+    signature. The route needs none of it: it reads its own body with a limit and turns every
+    expected failure into its own answer. Other methods on the path, and every other route, go
+    through FastAPI as usual.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == webhooks.WEBHOOK_PATH
+        ):
+            scope["app"] = self
+            await webhooks.serve_intake(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, *, config: Config | None = None) -> FastAPI:
     """The web application. The central config is loaded (and validated) before it serves."""
     runtime = build_runtime(settings, config=config)
@@ -58,7 +81,7 @@ def create_app(settings: Settings, *, config: Config | None = None) -> FastAPI:
             runtime.publisher.stop()
             runtime.engine.dispose()
 
-    app = FastAPI(title="Hookwise", version="0.1.0", lifespan=lifespan)
+    app = HookwiseApp(title="Hookwise", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.router.routes.extend(webhooks.routes)
     app.include_router(api.api)

@@ -95,7 +95,8 @@ def insert_new_deliveries(
 @functools.cache
 def _postgresql_statement() -> str:
     delivery_columns = ", ".join(DELIVERY_COLUMNS)
-    delivery_values = ", ".join(f"%({name})s" for name in DELIVERY_COLUMNS)
+    # Binary parameters: a payload goes as its bytes, not escaped into twice as much text.
+    delivery_values = ", ".join(f"%({name})b" for name in DELIVERY_COLUMNS)
     record = ", ".join(f"{name} {sql_type}" for name, sql_type in JOB_RECORD)
     job_columns = ", ".join(JOB_COLUMNS)
     return f"""

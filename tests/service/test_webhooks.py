@@ -194,6 +194,25 @@ def test_ping_is_200(client: TestClient) -> None:
     assert response.json()["ok"] is True
 
 
+def test_other_methods_on_the_intake_path_are_405(client: TestClient) -> None:
+    # POST is answered before FastAPI's middleware; anything else still goes through FastAPI.
+    assert client.get("/webhooks/github").status_code == 405
+    assert client.put("/webhooks/github", content=b"{}").status_code == 405
+
+
+def test_an_unexpected_error_in_the_intake_is_a_500_that_github_retries(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("service.webhooks.new_delivery", broken)
+    body = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
+    response = post_signed(client, body, event="issues")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal", "message": "delivery not recorded; retry"}
+
+
 def all_examples() -> list[Path]:
     return sorted(WEBHOOK_EXAMPLES.glob("*/*.json"))
 
