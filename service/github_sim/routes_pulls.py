@@ -12,6 +12,7 @@ from service.github_sim.render import Json
 from service.github_sim.routes_common import (
     REPO,
     acting_account,
+    principal_of,
     visible_repo,
     world_of,
 )
@@ -157,8 +158,13 @@ async def list_reviews(request: Request, owner: str, repo: str, pull_number: int
     world = world_of(request)
     found = visible_repo(request, owner, repo)
     issue = world.find_pull(found, pull_number)
+    viewer = principal_of(request).account
+    # A pending review is its author's draft: nobody else sees it.
     reviews = sorted(
-        (item.id for item in found.reviews.values() if item.pull_number == issue.number),
+        item.id
+        for item in found.reviews.values()
+        if item.pull_number == issue.number
+        and (item.state != "PENDING" or (viewer is not None and item.user_id == viewer.id))
     )
     page, headers = paginate(request, reviews)
     return json_answer(
@@ -187,6 +193,19 @@ async def create_review(request: Request, owner: str, repo: str, pull_number: in
     return json_answer(request, _review_json(world, found, review.id))
 
 
+@router.delete(REPO + "/pulls/{pull_number:int}/reviews/{review_id:int}")
+async def delete_pending_review(
+    request: Request, owner: str, repo: str, pull_number: int, review_id: int
+) -> Response:
+    world = world_of(request)
+    found = visible_repo(request, owner, repo, write=True)
+    issue = world.find_pull(found, pull_number)
+    actor = acting_account(request)
+    document = _review_json(world, found, review_id) if review_id in found.reviews else None
+    world.delete_pending_review(found, issue, actor=actor, review_id=review_id)
+    return json_answer(request, document)
+
+
 def _review_comment_json(world: World, repo: Repository, comment_id: int) -> Json:
     comment = repo.review_comments[comment_id]
     author = world.account(comment.user_id)
@@ -206,8 +225,14 @@ async def list_review_comments(
     world = world_of(request)
     found = visible_repo(request, owner, repo)
     issue = world.find_pull(found, pull_number)
+    # Comments of pending reviews are drafts, listed with their review only.
     ids = sorted(
-        item.id for item in found.review_comments.values() if item.pull_number == issue.number
+        item.id
+        for item in found.review_comments.values()
+        if item.pull_number == issue.number
+        and not (
+            item.review_id in found.reviews and found.reviews[item.review_id].state == "PENDING"
+        )
     )
     page, headers = paginate(request, ids)
     return json_answer(

@@ -929,6 +929,13 @@ class World:
             raise SimError(422, "Unprocessable Entity", ["Body is required for this review event"])
         if actor.id == issue.user_id and event in ("APPROVE", "REQUEST_CHANGES"):
             raise SimError(422, "Unprocessable Entity", ["Can not approve your own pull request"])
+        if self.pending_review(repo, issue, user_id=actor.id) is not None:
+            # GitHub refuses any new review, submitted or not, while the user has a pending one.
+            raise SimError(
+                422,
+                "Unprocessable Entity",
+                ["User can only have one pending review per pull request"],
+            )
         # Validate every inline comment before writing anything: GitHub rejects the whole review.
         for spec in comments:
             try:
@@ -958,6 +965,39 @@ class World:
             self.add_review_comment(
                 repo, issue, actor=actor, review_id=review.id, spec=spec, commit_id=review.commit_id
             )
+        return review
+
+    def pending_review(self, repo: Repository, issue: Issue, *, user_id: int) -> Review | None:
+        return next(
+            (
+                review
+                for review in repo.reviews.values()
+                if review.pull_number == issue.number
+                and review.user_id == user_id
+                and review.state == "PENDING"
+            ),
+            None,
+        )
+
+    def delete_pending_review(
+        self, repo: Repository, issue: Issue, *, actor: Account, review_id: int
+    ) -> Review:
+        """Remove a pending review and its comments; only its author sees it, so for anyone else
+        it does not exist."""
+        review = repo.reviews.get(review_id)
+        if review is None or review.pull_number != issue.number:
+            raise not_found()
+        if review.state == "PENDING" and review.user_id != actor.id:
+            raise not_found()
+        if review.state != "PENDING":
+            raise SimError(
+                422, "Unprocessable Entity", ["Can not delete a non-pending pull request review"]
+            )
+        del repo.reviews[review_id]
+        for comment_id in [
+            item.id for item in repo.review_comments.values() if item.review_id == review_id
+        ]:
+            del repo.review_comments[comment_id]
         return review
 
     def create_single_review_comment(

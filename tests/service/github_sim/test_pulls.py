@@ -173,6 +173,42 @@ def test_comments_outside_the_diff_are_rejected_with_422(sim: SimHandle, github:
     assert deleted_side.status_code == 422
 
 
+def test_pending_reviews_are_private_drafts_that_block_a_second_review(
+    sim: SimHandle, github: Any
+) -> None:
+    pull = _pull(sim)
+    reviews = f"/repos/alice/demo/pulls/{pull['number']}/reviews"
+    comments = f"/repos/alice/demo/pulls/{pull['number']}/comments"
+    alice, carol = github(ALICE), github("carol-token")
+    inline = [{"path": "app.py", "line": 10, "body": "draft"}]
+    pending = alice.post(reviews, json={"body": "draft", "comments": inline})
+    assert pending.status_code == 200
+    assert pending.json()["state"] == "PENDING"
+    assert "submitted_at" not in pending.json()
+    # Only its author sees it; its comments are listed nowhere until it is submitted.
+    assert [item["state"] for item in alice.get(reviews).json()] == ["PENDING"]
+    assert carol.get(reviews).json() == []
+    assert alice.get(comments).json() == []
+    # While it exists, GitHub takes no other review from the same user, pending or not.
+    refused = alice.post(reviews, json={"event": "COMMENT", "body": "final"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == ["User can only have one pending review per pull request"]
+    assert carol.post(reviews, json={"event": "COMMENT", "body": "mine"}).status_code == 200
+
+    review_url = f"{reviews}/{pending.json()['id']}"
+    assert carol.delete(review_url).status_code == 404  # someone else's draft does not exist
+    deleted = alice.delete(review_url)
+    assert deleted.status_code == 200
+    assert deleted.json()["id"] == pending.json()["id"]
+    assert alice.delete(review_url).status_code == 404
+    submitted = alice.post(reviews, json={"event": "COMMENT", "body": "final", "comments": inline})
+    assert submitted.status_code == 200
+    assert [item["body"] for item in alice.get(comments).json()] == ["draft"]
+    not_pending = alice.delete(f"{reviews}/{submitted.json()['id']}")
+    assert not_pending.status_code == 422
+    assert not_pending.json()["errors"] == ["Can not delete a non-pending pull request review"]
+
+
 def test_single_review_comment_and_self_approval(sim: SimHandle, github: Any) -> None:
     pull = _pull(sim)
     number = pull["number"]

@@ -9,6 +9,7 @@ import pytest
 
 from tests.workers.github.conftest import PublishBench
 from workers.agents.base import InlineComment, PermanentError, Result, Review
+from workers.github.publishing import reviews as reviews_module
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,19 +113,70 @@ def test_one_review_per_head_sha(bench: PublishBench) -> None:
     assert [r["commit_id"] for r in bench.get(f"/pulls/{number}/reviews")] == [sha, new_head]
 
 
-def test_a_422_moves_every_inline_comment_into_the_body(bench: PublishBench) -> None:
+def test_a_422_moves_only_the_refused_comments_into_the_body(
+    bench: PublishBench, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pull = open_pull(bench)
     number, sha = int(pull["number"]), pull["head"]["sha"]
-    # GitHub can refuse a line we placed (its diff moved on); the simulator is told to do so once.
+    read_lines = reviews_module._commentable_lines
+
+    def head_moves_after_the_files_are_read(pull: Any) -> Any:
+        lines = read_lines(pull)
+        # The race GitHub's 422 comes from: a push lands between listing the files and posting.
+        # Restoring l15 removes the second hunk; the first one stays as it was.
+        bench.sim.admin.push(
+            bench.owner,
+            bench.repo,
+            branch="rework",
+            files={"src/app.py": BASE.replace("l3\n", "")},
+            author="bob",
+        )
+        return lines
+
+    monkeypatch.setattr(reviews_module, "_commentable_lines", head_moves_after_the_files_are_read)
+    first_hunk = {"removed l3", "context, new side", "old l5 = new 4"}
+    review = Review(commit_sha=sha, body="Remarks.", comments=FITS)
+    bench.publisher().publish(
+        Result(summary="s", review=review), context=review_context(bench, number)
+    )
+    [stored] = bench.get(f"/pulls/{number}/reviews")  # one review, no draft left behind
+    assert stored["state"] == "COMMENTED"
+    assert {comment["body"] for comment in bench.get(f"/pulls/{number}/comments")} == first_hunk
+    listed = stored["body"].split("**On lines outside this pull request's diff:**")[1]
+    for comment in FITS:
+        assert (comment.body in listed) is (comment.body not in first_hunk), comment.body
+
+
+def test_a_422_github_does_not_repeat_keeps_every_comment_inline(bench: PublishBench) -> None:
+    pull = open_pull(bench)
+    number, sha = int(pull["number"]), pull["head"]["sha"]
     bench.sim.admin.inject_fault("error", status=422, method="POST", path=r"/reviews$")
-    review = Review(commit_sha=sha, body="Remarks.", comments=FITS[:2])
+    review = Review(commit_sha=sha, body="Remarks.", comments=FITS[:3])
     bench.publisher().publish(
         Result(summary="s", review=review), context=review_context(bench, number)
     )
     [stored] = bench.get(f"/pulls/{number}/reviews")
-    assert bench.get(f"/pulls/{number}/comments") == []
-    assert "`src/app.py` line 14: added line" in stored["body"]
-    assert "`src/app.py` line 15 (old version): removed line" in stored["body"]
+    assert "outside this pull request's diff" not in stored["body"]
+    assert len(bench.get(f"/pulls/{number}/comments")) == 3
+
+
+def test_a_draft_left_by_a_dead_probe_is_deleted_first(bench: PublishBench) -> None:
+    pull = open_pull(bench)
+    number, sha = int(pull["number"]), pull["head"]["sha"]
+    # A worker died between a probe's pending review and its deletion.
+    bot = bench.sim.client(bench.sim.installation_token(bench.installation_id))
+    draft = bot.post(
+        f"/repos/{bench.full_name}/pulls/{number}/reviews",
+        json={"body": "", "comments": [{"path": "src/app.py", "line": 2, "body": "probe"}]},
+    )
+    assert draft.json()["state"] == "PENDING"
+    review = Review(commit_sha=sha, body="Remarks.", comments=FITS[:1])
+    bench.publisher().publish(
+        Result(summary="s", review=review), context=review_context(bench, number)
+    )
+    listed = bot.get(f"/repos/{bench.full_name}/pulls/{number}/reviews").json()
+    assert [item["state"] for item in listed] == ["COMMENTED"]
+    assert [c["body"] for c in bench.get(f"/pulls/{number}/comments")] == ["added line"]
 
 
 def test_a_422_without_inline_comments_fails_the_job(bench: PublishBench) -> None:

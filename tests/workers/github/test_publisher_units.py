@@ -29,6 +29,7 @@ from workers.github.publishing.diff_lines import (
     place_comments,
     review_body,
 )
+from workers.github.publishing.reviews import split_refused
 from workers.github.publishing.target import target_for
 
 
@@ -112,6 +113,22 @@ def test_place_comments_keeps_what_github_accepts() -> None:
     placement = place_comments(fits + outside, lines)
     assert list(placement.inline) == fits
     assert list(placement.outside) == outside
+
+
+def test_split_refused_finds_the_bad_comments_in_few_probes() -> None:
+    comments = tuple(InlineComment(path="a.py", line=n, body=f"c{n}") for n in range(1, 17))
+    bad = {5, 12}
+    probes: list[int] = []
+
+    def accepts(some: tuple[InlineComment, ...]) -> bool:
+        probes.append(len(some))
+        return not any(comment.line in bad for comment in some)
+
+    accepted, refused = split_refused(comments, accepts=accepts)
+    assert [c.line for c in refused] == [5, 12]
+    assert [c.line for c in accepted] == [n for n in range(1, 17) if n not in bad]
+    assert len(probes) <= 2 * 2 * 4  # two bad ones, about 2·log2(16) probes each
+    assert split_refused(comments[:1], accepts=accepts) == ((), comments[:1])
 
 
 def test_inline_payload_and_review_body() -> None:
