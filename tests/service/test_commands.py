@@ -74,13 +74,17 @@ def test_replay_with_the_wrong_secret_exits_non_zero(live_url: str) -> None:
     assert "401" in result.output
 
 
-def test_simulate_explains_matches_and_misses(tmp_path: Path) -> None:
+def test_simulate_explains_matches_and_misses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "hookwise.yml"
     config.write_text(CONFIG)
+    monkeypatch.chdir(tmp_path)  # where the data directory (var/) would appear
     result = runner.invoke(
         cli, ["simulate", str(ISSUE_OPENED), "--event", "issues", "--config", str(config)]
     )
     assert result.exit_code == 0, result.output
+    assert [path.name for path in tmp_path.iterdir()] == ["hookwise.yml"]  # wrote nothing
     assert "MATCH    announce → agent notify" in result.output
     assert '"url": "https://chat.example/hook"' in result.output
     assert "Spelling error in the README file" in result.output
