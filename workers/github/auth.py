@@ -8,6 +8,7 @@ expire, by one process at a time: the others wait for its result instead of mint
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from workers.github.errors import classify_response
 REFRESH_MARGIN = 300.0  # seconds before expiry at which a token counts as stale
 JWT_LIFETIME = 540  # GitHub refuses an App JWT that expires more than 10 minutes ahead
 CLOCK_DRIFT = 60  # GitHub's advice: backdate `iat` for clocks that run a little ahead
+MINT_TIMEOUT = 15.0  # seconds for GitHub to answer a token request
+LOCK_TTL = 2 * MINT_TIMEOUT  # outlives the slowest mint; frees itself if its holder died
+LOCK_WAIT = LOCK_TTL + 5.0  # a waiter outlasts a dead holder's lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +43,13 @@ class TokenCache(Protocol):
 
     def put(self, key: str, value: CachedToken) -> None: ...
 
-    def lock(self, key: str, *, timeout: float) -> bool:
-        """Try to become the one process refreshing `key`."""
+    def lock(self, key: str, *, timeout: float) -> str | None:
+        """Try to become the one process refreshing `key`; the owner's proof, or None."""
         ...
 
-    def unlock(self, key: str) -> None: ...
+    def unlock(self, key: str, owner: str) -> None:
+        """Release `key` if `owner` still holds it."""
+        ...
 
 
 class MemoryTokenCache:
@@ -60,25 +66,43 @@ class MemoryTokenCache:
     def put(self, key: str, value: CachedToken) -> None:
         self._values[key] = value
 
-    def lock(self, key: str, *, timeout: float) -> bool:
+    def lock(self, key: str, *, timeout: float) -> str | None:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        return lock.acquire(timeout=timeout)
+        return "held" if lock.acquire(timeout=timeout) else None
 
-    def unlock(self, key: str) -> None:
+    def unlock(self, key: str, owner: str) -> None:
         self._locks[key].release()
+
+
+# Delete the lock only if it still holds our value: a holder whose lock expired must not release
+# the lock another process has taken since.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisTokenCache:
     """Shared by every worker process and host that uses the same Redis."""
 
-    def __init__(self, client: object, *, prefix: str = "hookwise:github-token:") -> None:
+    def __init__(
+        self,
+        client: object,
+        *,
+        prefix: str = "hookwise:github-token:",
+        lock_ttl_seconds: float = LOCK_TTL,
+    ) -> None:
         import redis
 
         if not isinstance(client, redis.Redis):
             raise TypeError("RedisTokenCache needs a redis.Redis client")
         self._redis = client
         self._prefix = prefix
+        self._lock_ttl_ms = int(lock_ttl_seconds * 1000)
+        self._release = client.register_script(_RELEASE)
 
     def get(self, key: str) -> CachedToken | None:
         raw = self._redis.get(self._prefix + key)
@@ -92,16 +116,18 @@ class RedisTokenCache:
         body = orjson.dumps({"token": value.token, "expires_at": value.expires_at})
         self._redis.set(self._prefix + key, body, ex=ttl)
 
-    def lock(self, key: str, *, timeout: float) -> bool:
+    def lock(self, key: str, *, timeout: float) -> str | None:
+        owner = secrets.token_hex(16)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._redis.set(self._prefix + key + ":lock", b"1", nx=True, px=15_000):
-                return True
+            name = self._prefix + key + ":lock"
+            if self._redis.set(name, owner, nx=True, px=self._lock_ttl_ms):
+                return owner
             time.sleep(0.05)
-        return False
+        return None
 
-    def unlock(self, key: str) -> None:
-        self._redis.delete(self._prefix + key + ":lock")
+    def unlock(self, key: str, owner: str) -> None:
+        self._release(keys=[self._prefix + key + ":lock"], args=[owner])
 
 
 def app_jwt(*, app_id: int, private_key: str, now: float | None = None) -> str:
@@ -140,7 +166,8 @@ class InstallationTokens:
         cached = self._cache.get(key)
         if cached is not None and cached.fresh(now=time.time()):
             return cached.token
-        if not self._cache.lock(key, timeout=20):
+        owner = self._cache.lock(key, timeout=LOCK_WAIT)
+        if owner is None:
             raise TransientError("timed out waiting for another worker to refresh the token")
         try:
             cached = self._cache.get(key)  # someone else may have refreshed it meanwhile
@@ -150,7 +177,7 @@ class InstallationTokens:
             self._cache.put(key, minted)
             return minted.token
         finally:
-            self._cache.unlock(key)
+            self._cache.unlock(key, owner)
 
     def _mint(self, installation_id: int) -> CachedToken:
         try:
@@ -160,7 +187,7 @@ class InstallationTokens:
                     "Authorization": f"Bearer {self.jwt()}",
                     "Accept": "application/vnd.github+json",
                 },
-                timeout=15,
+                timeout=MINT_TIMEOUT,
             )
         except httpx.TransportError as exc:
             raise TransientError(f"GitHub unreachable: {type(exc).__name__}") from exc

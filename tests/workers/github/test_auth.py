@@ -59,11 +59,18 @@ def test_token_is_shared_across_processes_through_redis(
     assert first == second
 
 
-def test_concurrent_refresh_mints_one_token(sim: SimHandle, redis_cache: RedisTokenCache) -> None:
+@pytest.mark.usefixtures("redis_cache")  # an empty cache
+def test_concurrent_refresh_mints_one_token(sim: SimHandle, redis_broker_url: str) -> None:
     sim.admin.create_user("acme")
     installation = sim.admin.create_installation("acme")
+    # Each mint takes a while, so without the shared lock all six workers would be minting at
+    # once and GitHub would hand out six tokens.
+    sim.admin.inject_fault("slow", path="/access_tokens$", delay=0.5, count=6)
     seen: list[str] = []
-    workers = [tokens_for(sim, redis_cache) for _ in range(6)]
+    # Six workers, each with its own Redis connection, as six processes would have.
+    workers = [
+        tokens_for(sim, RedisTokenCache(redis.Redis.from_url(redis_broker_url))) for _ in range(6)
+    ]
     threads = [
         threading.Thread(target=lambda w=w: seen.append(w.token(installation))) for w in workers
     ]
@@ -73,6 +80,25 @@ def test_concurrent_refresh_mints_one_token(sim: SimHandle, redis_cache: RedisTo
         thread.join()
     assert len(seen) == 6
     assert len(set(seen)) == 1
+    assert len(sim.admin.state()["installation_tokens"]) == 1  # GitHub was asked once
+
+
+def test_an_expired_lock_holder_never_releases_the_next_holders_lock(
+    redis_broker_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_broker_url)
+    cache = RedisTokenCache(client, prefix="hookwise:test-lock:", lock_ttl_seconds=0.2)
+    first = cache.lock("k", timeout=1)
+    assert first is not None
+    time.sleep(0.3)  # the first holder stalled past its lock's lifetime
+    second = cache.lock("k", timeout=1)
+    assert second is not None
+    cache.unlock("k", first)  # late: must not free the second holder's lock
+    assert cache.lock("k", timeout=0.1) is None
+    cache.unlock("k", second)
+    third = cache.lock("k", timeout=0.1)
+    assert third is not None
+    cache.unlock("k", third)
 
 
 def test_token_is_refreshed_before_it_expires(sim: SimHandle) -> None:
