@@ -5,7 +5,8 @@ The web process matches the central config only (it never waits on GitHub). In t
 - `review_job` re-checks a job the web created against the merged config before it runs: the
   repository may have disabled or replaced that automation.
 A broken repository config is reported on the repository (a failing `hookwise/config` check run on
-its default branch, one per commit) and the central automations run alone meanwhile.
+its default branch, one per commit; with a token, one comment per version of the file) and the
+central automations run alone meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from workers.agents.base import (
     Result,
 )
 from workers.github.client import github_errors
+from workers.github.publishing.ledger import Ledger, OutputKey
+from workers.github.publishing.target import target_for
 from workers.github.repo_config import PATH, RepoConfig, RepoConfigs
 from workers.publish import ResultPublisher
 
@@ -100,26 +103,17 @@ def report_broken_config(
     head_sha: str | None,
     publisher: ResultPublisher,
     event: str,
+    ledger: Ledger,
 ) -> None:
     """As a GitHub App: a failing check run on the default branch's head, each error annotated at
-    its line. With a plain token (check runs need an App): a sticky comment on the issue or pull
-    request that triggered the event."""
+    its line (one per commit). With a plain token (check runs need an App): a comment on the
+    first issue or pull request an event is about, once per version of the file in the
+    repository (`ledger` remembers where it went)."""
     if repo.error is None:
         return
     issues = repo.error.issues
     summary = "\n".join(f"- line {i.line}, column {i.column}: {i.message}" for i in issues)
-    if head_sha is None:
-        result = Result(
-            summary=f"{len(issues)} error(s) in {PATH}",
-            comments=(
-                Comment(
-                    body=f"Hookwise could not use `{PATH}` from the default branch, so only the "
-                    f"central automations run here:\n\n{summary}",
-                ),
-            ),
-        )
-    else:
-        result = _check_run_report(repo, issues=issues, summary=summary, head_sha=head_sha)
+    log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
     context = AgentContext(
         job_id=f"config-{(repo.blob_sha or '')[:20]}",  # fits a job id column
         delivery_id="",
@@ -129,8 +123,39 @@ def report_broken_config(
         payload=payload,
         options=NoOptions(),
     )
-    publisher.publish(result, context=context)
-    log.warning("repository config is broken", repository=repo.repository, errors=len(issues))
+    if head_sha is not None:
+        result = _check_run_report(repo, issues=issues, summary=summary, head_sha=head_sha)
+        publisher.publish(result, context=context)
+        return
+    number = target_for(event, payload).number
+    if number is None:
+        log.info("broken config to be reported at the next issue or pull request event")
+        return
+    comment = Result(
+        summary=f"{len(issues)} error(s) in {PATH}",
+        comments=(
+            Comment(
+                body=f"Hookwise could not use `{PATH}` from the default branch, so only the "
+                f"central automations run in this repository:\n\n{summary}",
+            ),
+        ),
+    )
+
+    def post() -> int:
+        publisher.publish(comment, context=context)
+        return number
+
+    ledger.ensure(
+        OutputKey(
+            repository=repo.repository,
+            target=f"config:{repo.blob_sha}",
+            automation=CHECK_NAME,
+            slot="reported-on",  # the id stored is the issue or pull request it went to
+        ),
+        holder=context.job_id,
+        find=lambda: None,
+        create=post,
+    )
 
 
 def _check_run_report(

@@ -28,6 +28,7 @@ from workers.celery_app import DISPATCH_DELIVERY, FAN_OUT, RECONCILE, REDELIVER,
 from workers.github.auth import MemoryTokenCache, RedisTokenCache, TokenCache
 from workers.github.client import GitHubFactory
 from workers.github.publisher import GitHubPublisher
+from workers.github.publishing.ledger import Ledger
 from workers.github.redelivery import redeliver_missed
 from workers.github.repo_config import RepoConfig, RepoConfigs
 from workers.github.resolver import GitHubResolver, PermissionCache
@@ -196,7 +197,12 @@ def _report_broken(
             branch=str(repository.get("default_branch") or "main"),
         )
     report_broken_config(
-        repo=repo, payload=payload, head_sha=head, publisher=runtime.publisher, event=event
+        repo=repo,
+        payload=payload,
+        head_sha=head,
+        publisher=runtime.publisher,
+        event=event,
+        ledger=Ledger(runtime.engine),
     )
 
 

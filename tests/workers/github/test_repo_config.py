@@ -219,3 +219,23 @@ def test_with_a_token_the_broken_config_is_named_in_a_comment(
     comments = api.get(f"/repos/acme/broken/issues/{issue['number']}/comments").json()
     assert len(comments) == 1
     assert "line 4, column" in comments[0]["body"]
+
+    # Reported once for the repository: the next issue gets no second copy, and an event about
+    # no issue at all (a push) is dispatched without a report rather than failing.
+    other = sim.admin.open_issue("acme", "broken", title="Another", author="acme")
+    for delivery_id, event, body in (
+        ("d-3", "issues", _issue_payload(sim, other, repo="acme/broken")),
+        ("d-4", "push", {"ref": "refs/heads/main", "repository": payload["repository"]}),
+    ):
+        delivery = NewDelivery(
+            id=delivery_id,
+            event=event,
+            action=None if event == "push" else "opened",
+            payload=json.dumps(body).encode(),
+            state=DeliveryState.RECEIVED,
+        )
+        with engine.begin() as conn:
+            record_delivery(conn, delivery, max_attempts=3)
+        assert _dispatch(holder, delivery_id) == []
+    assert api.get(f"/repos/acme/broken/issues/{other['number']}/comments").json() == []
+    assert len(api.get(f"/repos/acme/broken/issues/{issue['number']}/comments").json()) == 1
