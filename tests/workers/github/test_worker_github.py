@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,31 @@ def test_permission_is_checked_through_the_api(
     assert run_job(job_id=job_id, runtime=runtime) is outcome
     if why:
         assert reason(engine, job_id) == why
+
+
+def test_permissions_are_cached_briefly(world: SimHandle, tmp_path: Path) -> None:
+    from workers.github.auth import MemoryTokenCache
+    from workers.github.client import GitHubFactory
+    from workers.github.resolver import GitHubResolver, PermissionCache
+
+    factory = GitHubFactory(token_settings(world, tmp_path), token_cache=MemoryTokenCache())
+    cache = PermissionCache(ttl=1.0)
+
+    def permission() -> str:
+        # A resolver per event, as the worker builds them; the cache is the worker's.
+        resolver = GitHubResolver(
+            factory.for_installation(None), event="issues", payload=ISSUE, permissions=cache
+        )
+        return resolver.permission("octo-reader")
+
+    assert permission() == "read"
+    world.admin.set_permission("Codertocat", "Hello-World", "octo-reader", "write")
+    # A burst of commands costs one API call: GitHub is not asked again, even when it is down.
+    world.admin.inject_fault("error", status=503, path="/permission$", count=5)
+    assert [permission() for _ in range(3)] == ["read"] * 3
+    world.admin.clear_faults()
+    time.sleep(1.1)
+    assert permission() == "write"  # briefly: a change shows once the entry expires
 
 
 def test_events_caused_by_hookwise_itself_are_skipped(
