@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -17,9 +18,9 @@ from service.github_sim.testing import SimHandle, free_port
 from service.store.models import Delivery
 from tests.service.conftest import SECRET, make_config, make_settings
 from tests.workers.github.conftest import app_settings
-from workers.github.auth import MemoryTokenCache
-from workers.github.client import GitHubFactory
-from workers.github.redelivery import missed_deliveries, redeliver_missed
+from workers.celery_app import create_celery
+from workers.github.redelivery import missed_deliveries
+from workers.tasks import RuntimeHolder, redeliver_now
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
@@ -62,10 +63,15 @@ def service_port() -> int:
 
 
 @pytest.fixture
-def start_service(tmp_path: Path, database_url: str, service_port: int) -> Iterator[object]:
+def start_service(tmp_path: Path, database_url: str, service_port: int) -> Iterator[Any]:
+    """`start_service()` runs the real intake on `service_port`; it returns a `stop()`."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start() -> None:
+    def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    def start() -> Callable[[], None]:
         app = create_app(make_settings(tmp_path, database_url), config=make_config())
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=service_port, log_config=None)
@@ -75,48 +81,58 @@ def start_service(tmp_path: Path, database_url: str, service_port: int) -> Itera
         while not server.started:
             time.sleep(0.02)
         servers.append((server, thread))
+        return lambda: stop(server, thread)
 
     yield start
     for server, thread in servers:
-        server.should_exit = True
-        thread.join(10)
+        stop(server, thread)
 
 
-def recorded_in(engine: Engine) -> object:
-    def recorded(guids: Collection[str]) -> set[str]:
-        with engine.connect() as conn:
-            rows = conn.execute(select(Delivery.id).where(Delivery.id.in_(list(guids))))
-            return set(rows.scalars())
-
-    return recorded
+def app_deliveries(sim: SimHandle, event: str) -> list[dict[str, Any]]:
+    return [d for d in sim.admin.deliveries(target="app") if d["event"] == event]
 
 
 def test_events_missed_while_the_service_was_down_are_redelivered(
     sim: SimHandle,
     tmp_path: Path,
     engine: Engine,
+    database_url: str,
     service_port: int,
-    start_service: object,
+    start_service: Any,
 ) -> None:
     sim.admin.set_app_webhook(f"http://127.0.0.1:{service_port}/webhooks/github", secret=SECRET)
     sim.admin.create_user("acme")
     sim.admin.create_repo("acme", "widgets")
     sim.admin.create_installation("acme")
-    sim.admin.open_issue("acme", "widgets", title="Crash on start", author="acme")
+    stop = start_service()
+    sim.admin.open_issue("acme", "widgets", title="Before the outage", author="acme")
     assert sim.admin.wait_for_deliveries(timeout=20)
-    failed = [d for d in sim.admin.deliveries(target="app") if d["event"] == "issues"]
-    assert failed
-    assert all(not 200 <= d["status_code"] < 300 for d in failed)
+    [delivered] = app_deliveries(sim, "issues")
+    assert 200 <= delivered["status_code"] < 300
 
-    start_service()  # type: ignore[operator]
-    factory = GitHubFactory(app_settings(sim, tmp_path), token_cache=MemoryTokenCache())
-    report = redeliver_missed(factory, recorded=recorded_in(engine))  # type: ignore[arg-type]
-    guids = {d["guid"] for d in failed}
-    assert guids <= set(report.requested)
+    stop()  # the service goes down while things happen on GitHub
+    issue = sim.admin.open_issue("acme", "widgets", title="During the outage", author="acme")
+    sim.admin.comment("acme", "widgets", issue["number"], body="Same here", author="bob")
     assert sim.admin.wait_for_deliveries(timeout=20)
+    missed = [
+        d
+        for d in app_deliveries(sim, "issues") + app_deliveries(sim, "issue_comment")
+        if d["guid"] != delivered["guid"]
+    ]
+    assert len(missed) == 2
+    assert all(not 200 <= d["status_code"] < 300 for d in missed)
+
+    start_service()
+    # The reconciler's periodic task, as beat runs it.
+    settings = app_settings(sim, tmp_path, database_url=database_url)
+    holder = RuntimeHolder(settings, create_celery(settings))
+    assert redeliver_now(holder) == 2
+    assert sim.admin.wait_for_deliveries(timeout=20)
+    redelivered = [d for d in sim.admin.deliveries(target="app") if d["redelivery"]]
+    assert sorted(d["guid"] for d in redelivered) == sorted(d["guid"] for d in missed)
+    assert all(200 <= d["status_code"] < 300 for d in redelivered)
     with engine.connect() as conn:
         stored = set(conn.execute(select(Delivery.id)).scalars())
-    assert guids <= stored  # the same X-GitHub-Delivery as the original attempt
-
-    again = redeliver_missed(factory, recorded=recorded_in(engine))  # type: ignore[arg-type]
-    assert again.requested == ()
+    # The same X-GitHub-Delivery as the original attempt, and nothing else.
+    assert stored == {delivered["guid"], *(d["guid"] for d in missed)}
+    assert redeliver_now(holder) == 0  # asked once; nothing left to ask for
