@@ -134,11 +134,23 @@ def record_deliveries(
     }
     for job in newest.values():
         supersede(conn, job=job, now=now)
+    superseded = {
+        job.id
+        for delivery, new in zip(deliveries, inserted, strict=True)
+        if new
+        for job in delivery.jobs
+        if job.concurrency_group is not None and newest[job.concurrency_group] is not job
+    }
     return [
         Recorded(
             duplicate=False,
             jobs=tuple(
-                RecordedJob(id=j.id, automation=j.automation, agent=j.agent, state=JobState.QUEUED)
+                RecordedJob(
+                    id=j.id,
+                    automation=j.automation,
+                    agent=j.agent,
+                    state=JobState.CANCELLED if j.id in superseded else JobState.QUEUED,
+                )
                 for j in delivery.jobs
             ),
         )

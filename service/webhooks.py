@@ -79,7 +79,15 @@ def payload_bytes(body: bytes, content_type: str) -> bytes:
         return body
     if media_type == "application/x-www-form-urlencoded":
         # GitHub's "application/x-www-form-urlencoded" hooks send the JSON in a `payload` field.
-        fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        try:
+            fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        except ValueError as exc:  # more fields than any GitHub delivery has
+            raise Rejection(
+                400,
+                "malformed",
+                "form-encoded delivery with too many fields; set the hook's content type to "
+                "application/json",
+            ) from exc
         if "payload" not in fields:
             raise Rejection(400, "malformed", "form-encoded delivery without a `payload` field")
         return fields["payload"][0].encode()
@@ -175,7 +183,15 @@ async def receive_github_webhook(request: Request) -> Response:
         return await _receive(request, runtime)
     except Rejection as rejection:
         runtime.metrics.rejections.labels(rejection.reason).inc()
-        log.info("webhook rejected", reason=rejection.reason, status=rejection.status)
+        # The delivery id as sent, unverified (a rejected request proves nothing), so that an
+        # operator can match the line to GitHub's list of failed deliveries.
+        claimed = request.headers.get("x-github-delivery", "")[:64] or None
+        log.info(
+            "webhook rejected",
+            reason=rejection.reason,
+            status=rejection.status,
+            claimed_delivery_id=claimed,
+        )
         return rejection.response()
 
 

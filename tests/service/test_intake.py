@@ -34,12 +34,15 @@ def test_a_batch_is_recorded_in_order_with_duplicates_inside_and_outside_it(
 
 def test_within_a_batch_the_newest_delivery_of_a_group_wins(engine: Engine) -> None:
     with engine.begin() as conn:
-        record_deliveries(
+        recorded = record_deliveries(
             conn, [delivery("first", group="g"), delivery("second", group="g")], max_attempts=3
         )
     with engine.connect() as conn:
         states = dict(conn.execute(select(Job.delivery_id, Job.state)).all())
     assert states == {"first": "cancelled", "second": "queued"}
+    # Each delivery's answer says what became of its job.
+    assert [r.jobs[0].state for r in recorded] == ["cancelled", "queued"]
+    assert recorded[0].queued_job_ids == []
 
 
 def test_the_recorder_hands_each_committed_batch_to_the_publisher_once(engine: Engine) -> None:

@@ -78,3 +78,18 @@ def test_request_urls_of_http_libraries_are_not_logged(capsys: pytest.CaptureFix
     configure_logging(level="INFO", json=True)
     logging.getLogger("httpx").info("HTTP Request: POST https://hooks.slack.com/services/T/B/X")
     assert "hooks.slack.com" not in capsys.readouterr().err
+
+
+def test_a_dropped_level_never_runs_the_processors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging(level="INFO", json=True)
+    redacted: list[str] = []
+    monkeypatch.setattr("service.logs.redact_text", lambda text: redacted.append(text) or text)
+    log = structlog.get_logger("test")
+    log.debug("not shown", detail="quiet")
+    log.info("shown", detail="loud")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["shown"]
+    assert "quiet" not in redacted
+    assert "loud" in redacted

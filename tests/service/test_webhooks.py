@@ -99,6 +99,41 @@ def test_missing_or_wrong_signature_is_401(
     assert count(engine, Delivery) == 0
 
 
+def test_a_rejection_is_logged_with_the_claimed_delivery_id_and_no_signature(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    import structlog
+
+    from service.logs import configure_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(level="INFO", json=True)
+    try:
+        response = client.post(
+            "/webhooks/github",
+            content=ISSUE_OPENED,
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "issues",
+                "X-GitHub-Delivery": "claimed-1",
+                "X-Hub-Signature-256": "sha256=" + "0" * 64,
+            },
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        structlog.reset_defaults()
+    assert response.status_code == 401
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"event"' in line]
+    [rejected] = [line for line in lines if line["event"] == "webhook rejected"]
+    assert rejected["claimed_delivery_id"] == "claimed-1"
+    assert rejected["reason"] == "bad_signature"
+    assert "0" * 64 not in json.dumps(lines)
+
+
 def test_every_rotated_secret_is_accepted(client_factory: Callable[..., TestClient]) -> None:
     client = client_factory(webhook_secret="new-secret, " + SECRET)
     old = client.post(
@@ -185,6 +220,18 @@ def test_form_encoded_delivery_is_accepted(client: TestClient, engine: Engine) -
     with engine.connect() as conn:
         stored = conn.execute(select(Delivery.payload)).scalar_one()
     assert json.loads(stored)["issue"]["number"] == 1
+
+
+def test_form_with_too_many_fields_is_400_with_a_fix(client: TestClient, engine: Engine) -> None:
+    fields = {f"field{n}": "x" for n in range(20)} | {"payload": ISSUE_OPENED.decode()}
+    form = urllib.parse.urlencode(fields).encode()
+    headers = signed_headers(form, event="issues")
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = client.post("/webhooks/github", content=form, headers=headers)
+    assert response.status_code == 400
+    assert "application/json" in response.json()["message"]
+    with engine.connect() as conn:
+        assert conn.execute(select(Delivery.id)).first() is None
 
 
 def test_ping_is_200(client: TestClient) -> None:
