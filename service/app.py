@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -64,6 +65,19 @@ class HookwiseApp(FastAPI):
             await webhooks.serve_intake(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def freeze_startup_objects() -> None:
+    """Exempt everything built so far from the cyclic garbage collector, for a process that serves
+    one application until it exits.
+
+    Modules, settings, the config and the application live as long as the process. Left to the
+    collector, each full collection walks all of them again: under load that paused the event loop
+    for a quarter of a second at a time. `gc.freeze` moves them out of its sight; objects made
+    later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings, *, config: Config | None = None) -> FastAPI:

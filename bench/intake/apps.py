@@ -19,10 +19,12 @@ def bare_app() -> FastAPI:
 
 def hookwise_app() -> FastAPI:
     """Hookwise as `hookwise serve` runs it (JSON logs at the configured level)."""
-    from service.app import create_app
+    from service.app import create_app, freeze_startup_objects
     from service.logs import configure_logging
     from service.settings import Settings
 
     settings = Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_objects()
+    return app

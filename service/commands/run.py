@@ -68,7 +68,7 @@ def serve(
     """Run the web service; with no broker configured, also an embedded worker and beat."""
     import uvicorn
 
-    from service.app import create_app
+    from service.app import create_app, freeze_startup_objects
     from service.store.db import create_db_engine, upgrade
     from service.triggers import ConfigError
 
@@ -81,6 +81,7 @@ def serve(
         app = create_app(settings)
     except ConfigError as exc:
         raise _refuse(exc) from exc
+    freeze_startup_objects()
     run_worker = settings.embedded if embedded_worker is None else embedded_worker
     child = _spawn_embedded_worker() if run_worker else None
     secret_note = (
