@@ -44,6 +44,9 @@ _TRIGGERS = ("running ", "error")
 _PANIC_NOTES = ("note: run with `RUST_BACKTRACE", "note: Some details are omitted")
 # A `#[should_panic]` test that returned normally.
 _DID_NOT_PANIC = "note: test did not panic as expected at "
+# Under `--test-threads=1` rustdoc's last line for a doc-test that did not compile runs into
+# libtest's outcome.
+_DOCTEST_NOT_COMPILED = "Couldn't compile the test.FAILED"
 # libtest's status line names a `#[should_panic]` test with this suffix; its id has none.
 SHOULD_PANIC_SUFFIX = " - should panic"
 
@@ -96,18 +99,28 @@ def is_panic_terminator(line: str) -> bool:
     )
 
 
-def excerpt_from_section(lines: list[str]) -> str:
-    """The panic and its message from a `---- NAME stdout ----` section; the section's first
-    lines when nothing panicked (a test returning `Err`, a doc-test that failed to compile)."""
+def excerpt_from_section(lines: list[str], test_id: str = "") -> str:
+    """The panics and their messages from a `---- NAME stdout ----` section, the test's own
+    thread's first (a thread the test spawned may have panicked before it and say more); the
+    section's first lines when nothing panicked (a test returning `Err`, a doc-test that failed
+    to compile)."""
+    own: list[str] = []
+    others: list[str] = []
     for index, line in enumerate(lines):
-        if parse_panic_header(line) is None:
+        header = parse_panic_header(line)
+        if header is None:
             continue
         picked = [line]
         for follower in lines[index + 1 :]:
             if is_panic_terminator(follower) or len(picked) >= MAX_EXCERPT_LINES:
                 break
             picked.append(follower)
-        return "\n".join(picked)
+        if header[0] == test_id and not own:
+            own = picked
+        elif len(others) < MAX_EXCERPT_LINES:
+            others += picked
+    if own or others:
+        return "\n".join([*own, *others][:MAX_EXCERPT_LINES])
     meaningful = [line for line in lines if line.strip()]
     return "\n".join(meaningful[:MAX_EXCERPT_LINES])
 
@@ -166,6 +179,7 @@ class CargoParser:
         self._open_panic: tuple[str, list[str], str | None, int | None] | None = None
         self._unclaimed_panic: Panic | None = None
         self._split_status: str | None = None
+        self._split_lines: list[str] = []
         self._diagnostics: list[_Diagnostic] = []
         self._open_diagnostic: _Diagnostic | None = None
         self._build_failed_units: set[str] = set()
@@ -266,12 +280,21 @@ class CargoParser:
                 # `--test-threads=1`: the test's own output follows on the same line and the
                 # outcome arrives later, alone on its line.
                 self._split_status = test_id
+                self._split_lines = [outcome]
                 self._note_error_line(outcome)
-        elif line == "FAILED" and self._split_status is not None:
+        elif self._split_status is not None and line in ("FAILED", _DOCTEST_NOT_COMPILED):
+            if line != "FAILED":
+                self._split_lines.append(line.removesuffix("FAILED"))
+            if self._unclaimed_panic is None and self._split_lines[0].startswith("error"):
+                # rustdoc's compile errors, printed after the status line, are the reason.
+                lines = tuple(self._split_lines[:MAX_EXCERPT_LINES])
+                self._unclaimed_panic = Panic(file=None, line=None, lines=lines)
             self._mark_failed(target, self._split_status)
         elif not line.startswith((" ", "\t")) and line.endswith(" --- FAILED"):
             target.add_failed(line[: -len(" --- FAILED")].removesuffix(SHOULD_PANIC_SUFFIX))
         else:
+            if self._split_status is not None and len(self._split_lines) < MAX_EXCERPT_LINES:
+                self._split_lines.append(line)
             self._note_error_line(line)
 
     def _note_error_line(self, text: str) -> None:
@@ -322,13 +345,13 @@ class CargoParser:
 
     def _failure_for(self, target: _Target, test_id: str) -> Failure:
         section = target.sections.get(test_id, [])
-        excerpt = excerpt_from_section(section)
+        excerpt = excerpt_from_section(section, test_id)
         panic = target.panics.get(test_id)
         if not excerpt and panic is not None:
             excerpt = "\n".join(panic.lines)
         file, line = doctest_location(test_id)
         if file is None:
-            file, line = self._panic_location(section, panic)
+            file, line = self._panic_location(section, panic, test_id)
         return Failure(
             id=test_id,
             kind=FailureKind.FAILED,
@@ -339,13 +362,20 @@ class CargoParser:
         )
 
     @staticmethod
-    def _panic_location(section: list[str], panic: Panic | None) -> tuple[str | None, int | None]:
+    def _panic_location(
+        section: list[str], panic: Panic | None, test_id: str
+    ) -> tuple[str | None, int | None]:
+        first: tuple[str | None, int | None] = (None, None)
         for line in section:
             header = parse_panic_header(line)
             if header is not None and header[1] is not None:
-                return header[1], header[2]
+                if header[0] == test_id:  # the test's own thread, not one it spawned
+                    return header[1], header[2]
+                first = first if first[0] is not None else (header[1], header[2])
             if line.startswith(_DID_NOT_PANIC):
                 return parse_location(line[len(_DID_NOT_PANIC) :].strip())
+        if first[0] is not None:
+            return first
         if panic is not None:
             return panic.file, panic.line
         return None, None
