@@ -45,21 +45,22 @@ ADVERSARIAL_LINES = [
 @pytest.mark.parametrize("line", ADVERSARIAL_LINES, ids=lambda line: repr(line[:12]))
 def test_every_parser_handles_a_1mb_line_quickly(line: str) -> None:
     # Fed straight to the parsers, past the line reader's cap, so each pattern itself is tested.
-    start = time.perf_counter()
+    # CPU time, not wall time: a loaded machine slows the test, not the parser.
+    start = time.process_time()
     for parser_class in (*PARSERS, GenericParser):
         parser = parser_class()
         for _ in range(3):
             parser.feed(line)
         parser.finish()
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize("line", ADVERSARIAL_LINES, ids=lambda line: repr(line[:12]))
 def test_a_log_of_adversarial_lines_parses_quickly(line: str) -> None:
     data = (line + "\n").encode("utf-8") * 3
-    start = time.perf_counter()
+    start = time.process_time()
     report = parse_log(io.BytesIO(data))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert report.frameworks
 
 
