@@ -22,6 +22,9 @@ from workers.jobs import Outcome, WorkerRuntime, retry_delay, run_job
 from workers.tasks import build_worker_runtime
 
 COMMENTS = r"/repos/alice/demo/issues/\d+/comments$"
+# How the runner reschedules is the same on both databases (tests/workers/test_jobs.py runs both);
+# here PostgreSQL, as in production, keeps the suite short.
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 OPTIONS = {"comment": "Thanks @{{ issue.user.login }}!", "labels": ["triage"]}
 
 
@@ -108,6 +111,7 @@ def scene(sim: SimHandle, engine: Engine, tmp_path: Path, database_url: str) -> 
     return scene_for(sim, engine=engine, tmp_path=tmp_path, database_url=database_url)
 
 
+@postgresql_only
 @pytest.mark.parametrize("status", [403, 429])
 def test_primary_limit_on_a_write_waits_for_the_reset_in_the_database(
     scene: Scene, status: int
@@ -127,6 +131,7 @@ def test_primary_limit_on_a_write_waits_for_the_reset_in_the_database(
     assert len(scene.comments()) == 1
 
 
+@postgresql_only
 @pytest.mark.parametrize(
     "path", [r"/access_tokens$", r"/contents/\.github/hookwise\.yml$"], ids=["token", "config"]
 )
@@ -139,6 +144,7 @@ def test_a_limit_outside_pygithub_calls_reschedules_too(scene: Scene, path: str)
     assert 290 <= scene.wait_s() <= 400
 
 
+@postgresql_only
 def test_secondary_limit_honours_retry_after_then_backs_off(scene: Scene) -> None:
     admin = scene.sim.admin
     admin.inject_fault("secondary_rate_limit", method="POST", path=COMMENTS, retry_after=7)
@@ -159,6 +165,7 @@ def test_secondary_limit_honours_retry_after_then_backs_off(scene: Scene) -> Non
     assert len(scene.comments()) == 1
 
 
+@postgresql_only
 def test_a_5xx_on_a_write_retries_after_a_short_jittered_backoff(scene: Scene) -> None:
     scene.sim.admin.inject_fault("error", status=502, method="POST", path=COMMENTS)
     assert scene.run() is Outcome.RETRY
@@ -169,6 +176,7 @@ def test_a_5xx_on_a_write_retries_after_a_short_jittered_backoff(scene: Scene) -
     assert len(scene.comments()) == 1
 
 
+@postgresql_only
 def test_a_timeout_retries_the_job(
     sim: SimHandle, engine: Engine, tmp_path: Path, database_url: str
 ) -> None:
@@ -185,6 +193,7 @@ def test_a_timeout_retries_the_job(
     assert len(scene.comments()) == 1
 
 
+@postgresql_only
 def test_other_4xx_fail_the_job_with_githubs_message(
     sim: SimHandle, engine: Engine, tmp_path: Path, database_url: str
 ) -> None:
