@@ -1,6 +1,7 @@
 """Issue type: cross-validated quality and cost on the NLBSE'24 training split.
 
     .venv/bin/python -m bench.triage.classify [--data FILE] [--folds 5] [--repos a,b] [--json]
+                                              [--embeddings] [--encoder-dir DIR]
 
 The competition protocol is one classifier per repository, macro F1 over bug/feature/question,
 the mean over the five repositories. Its test split scores finished work; tuning happens only
@@ -10,7 +11,11 @@ fold, three models are trained on the other folds and scored on the held-out one
 - `hookwise`: the shipped model (`train_type_model`), with the other four repositories' training
   issues as down-weighted background (never the held-out repository's issues);
 - `own only`: the same model without background;
-- `baseline`: a plain scikit-learn TF-IDF (word 1–2-grams of title + body) + LogisticRegression.
+- `baseline`: a plain scikit-learn TF-IDF (word 1–2-grams of title + body) + LogisticRegression;
+- with `--embeddings` (needs the `dense` extra), `dense`: the shipped model with sentence
+  embeddings fused in (all-MiniLM-L6-v2, or the sentence-transformers model in `--encoder-dir`).
+  Each fold embeds its own training and test issues afresh, so its cost is what a worker pays;
+  only the background issues' vectors are reused across folds, as the shipped ones are.
 
 Cost, on the machine it runs on: training seconds per repository model (300 issues, or the folds'
 240 here), prediction milliseconds per issue one at a time (how a worker sees issues), each as
@@ -35,6 +40,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from workers.agents.triage.issue_type.embeddings import (
+    CachedEncoder,
+    SentenceEncoder,
+    TextEncoder,
+    embedding_text,
+    with_shipped_vectors,
+)
 from workers.agents.triage.issue_type.evaluation import true_label
 from workers.agents.triage.issue_type.files import by_repository, read_labelled_issues
 from workers.agents.triage.issue_type.labels import TypeLabels
@@ -74,6 +86,13 @@ class RepositoryResult:
     baseline_predict_ms: float
     applied_share: float
     applied_precision: float
+    dense: float | None = None
+    dense_train_seconds: float | None = None
+    dense_train_cpu_seconds: float | None = None
+    dense_predict_ms: float | None = None
+    dense_predict_cpu_ms: float | None = None
+    dense_applied_share: float | None = None
+    dense_applied_precision: float | None = None
 
 
 def _latency_ms(predict: Predictor, issues: Sequence[LabelledIssue]) -> tuple[float, float]:
@@ -91,10 +110,14 @@ def _truth(issues: Sequence[LabelledIssue]) -> list[str]:
 
 
 def _hookwise_fold(
-    train: Sequence[LabelledIssue], test: Sequence[LabelledIssue], background: list[LabelledIssue]
+    train: Sequence[LabelledIssue],
+    test: Sequence[LabelledIssue],
+    background: list[LabelledIssue],
+    *,
+    encoder: TextEncoder | None = None,
 ) -> FoldResult:
     started, cpu = time.perf_counter(), time.process_time()
-    model = train_type_model(train, labels=LABELS, background=background)
+    model = train_type_model(train, labels=LABELS, background=background, encoder=encoder)
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
     latency, latency_cpu = _latency_ms(lambda i: [p.label for p in model.predict(i)], test)
     predictions = model.predict(test)
@@ -138,8 +161,37 @@ def _baseline_fold(train: Sequence[LabelledIssue], test: Sequence[LabelledIssue]
     )
 
 
+def _fold_encoder(shared: CachedEncoder, background: Sequence[LabelledIssue]) -> CachedEncoder:
+    """An encoder that knows only the background's vectors (from `shared`), so the fold's own
+    issues are embedded, and timed, as a worker would embed them."""
+    texts = [embedding_text(issue.title, issue.body) for issue in background]
+    fold_encoder = CachedEncoder(shared.inner)
+    fold_encoder.remember(texts, shared.encode(texts))
+    return fold_encoder
+
+
+def _dense_fields(folds: Sequence[FoldResult], issues: int) -> dict[str, float]:
+    applied = sum(f.applied for f in folds)
+    return {
+        "dense": statistics.mean(f.macro_f1 for f in folds),
+        "dense_train_seconds": statistics.mean(f.train_seconds for f in folds),
+        "dense_train_cpu_seconds": statistics.mean(f.train_cpu_seconds for f in folds),
+        "dense_predict_ms": statistics.mean(f.predict_ms_per_issue for f in folds),
+        "dense_predict_cpu_ms": statistics.mean(f.predict_cpu_ms_per_issue for f in folds),
+        "dense_applied_share": applied / issues,
+        "dense_applied_precision": (
+            sum(f.applied_correct for f in folds) / applied if applied else 0.0
+        ),
+    }
+
+
 def evaluate_repository(
-    repo: str, repos: dict[str, list[LabelledIssue]], *, folds: int, seed: int = 0
+    repo: str,
+    repos: dict[str, list[LabelledIssue]],
+    *,
+    folds: int,
+    seed: int = 0,
+    encoder: CachedEncoder | None = None,
 ) -> RepositoryResult:
     own = repos[repo]
     background = [i for other, issues in repos.items() if other != repo for i in issues]
@@ -148,13 +200,18 @@ def evaluate_repository(
     hookwise: list[FoldResult] = []
     own_only: list[FoldResult] = []
     baseline: list[FoldResult] = []
+    dense: list[FoldResult] = []
     for train_rows, test_rows in splitter.split(np.zeros(len(truth)), truth):
         train = [own[i] for i in train_rows]
         test = [own[i] for i in test_rows]
         hookwise.append(_hookwise_fold(train, test, background))
         own_only.append(_hookwise_fold(train, test, []))
         baseline.append(_baseline_fold(train, test))
+        if encoder is not None:
+            fold_encoder = _fold_encoder(encoder, background)
+            dense.append(_hookwise_fold(train, test, background, encoder=fold_encoder))
     applied = sum(f.applied for f in hookwise)
+    extra = _dense_fields(dense, len(own)) if dense else {}
     return RepositoryResult(
         repo=repo,
         hookwise=statistics.mean(f.macro_f1 for f in hookwise),
@@ -168,6 +225,7 @@ def evaluate_repository(
         baseline_predict_ms=statistics.mean(f.predict_ms_per_issue for f in baseline),
         applied_share=applied / len(own),
         applied_precision=sum(f.applied_correct for f in hookwise) / applied if applied else 0.0,
+        **extra,
     )
 
 
@@ -181,13 +239,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repos", help="comma-separated subset of the repositories")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--embeddings", action="store_true", help="also the model with sentence embeddings"
+    )
+    parser.add_argument("--encoder-dir", type=Path, help="a local sentence-transformers model")
     args = parser.parse_args(argv)
     repos = by_repository(read_labelled_issues(args.data))
     chosen = args.repos.split(",") if args.repos else sorted(repos)
+    encoder = (
+        with_shipped_vectors(SentenceEncoder(directory=args.encoder_dir))
+        if args.embeddings or args.encoder_dir
+        else None
+    )
     results = []
     for repo in chosen:
-        result = evaluate_repository(repo, repos, folds=args.folds)
+        result = evaluate_repository(repo, repos, folds=args.folds, seed=args.seed, encoder=encoder)
         results.append(result)
         if not args.json:
             print(
@@ -201,11 +269,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{result.applied_share:.0%} at precision {result.applied_precision:.3f}",
                 flush=True,
             )
+            if result.dense is not None:
+                print(
+                    f"{'':<24} + embeddings {result.dense:.3f}  | train "
+                    f"{result.dense_train_seconds:.1f} s (CPU {result.dense_train_cpu_seconds:.1f}"
+                    f" s), predict {result.dense_predict_ms:.1f} ms/issue (CPU "
+                    f"{result.dense_predict_cpu_ms:.1f})  | labels applied to "
+                    f"{result.dense_applied_share:.0%} at precision "
+                    f"{result.dense_applied_precision:.3f}",
+                    flush=True,
+                )
     means = {
         "hookwise": statistics.mean(r.hookwise for r in results),
         "own_only": statistics.mean(r.own_only for r in results),
         "baseline": statistics.mean(r.baseline for r in results),
     }
+    if encoder is not None:
+        means["embeddings"] = statistics.mean(r.dense or 0.0 for r in results)
     peak_rss_mb = _peak_rss_mb()
     if args.json:
         summary = {
@@ -220,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"mean macro F1 ({args.folds}-fold CV): hookwise {means['hookwise']:.3f}, "
         f"own only {means['own_only']:.3f}, baseline TF-IDF+LR {means['baseline']:.3f}"
+        + (f", with embeddings {means['embeddings']:.3f}" if "embeddings" in means else "")
     )
 
 

@@ -11,13 +11,14 @@ marked `source="prior"` on every prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.svm import LinearSVC
@@ -29,6 +30,7 @@ from workers.agents.triage.issue_type.calibration import (
     fit_calibration,
     probabilities,
 )
+from workers.agents.triage.issue_type.embeddings import TextEncoder, embedding_text
 from workers.agents.triage.issue_type.features import FeatureSpace
 from workers.agents.triage.issue_type.labels import TypeLabels
 from workers.agents.triage.issue_type.text import ModelText, model_text
@@ -76,6 +78,10 @@ class TrainingSettings:
     # The newest issues win: a repository's templates and vocabulary drift over the years.
     max_issues_per_label: int = 2_000
     seed: int = 0
+    # With an encoder (the `dense` extra): the logistic regression over sentence embeddings.
+    dense_c: float = 1.0
+    # The embedding scores' weight beside the TF-IDF scores, both scaled to unit spread.
+    dense_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +115,33 @@ class TypePrediction:
         return f"{verb} {self.label!r} (confidence {self.confidence:.2f}, {origin})"
 
 
+class EncoderRequiredError(RuntimeError):
+    """A model trained with sentence embeddings was asked to predict without its encoder."""
+
+
+@dataclass(frozen=True, slots=True)
+class DenseHead:
+    """The sentence-embedding part of a model: a linear scorer over `encoder_name`'s vectors,
+    fused as `lexical / lexical_scale + weight · dense / dense_scale`. The scales are the spread
+    of each part's out-of-fold scores, so the weight means the same in every repository."""
+
+    encoder_name: str
+    weights: FloatArray  # classes × embedding dimensions
+    intercept: FloatArray
+    lexical_scale: float
+    dense_scale: float
+    weight: float
+
+    def fuse(self, lexical: FloatArray, vectors: FloatArray) -> FloatArray:
+        dense = vectors @ self.weights.T + self.intercept
+        fused: FloatArray = lexical / self.lexical_scale + self.weight * dense / self.dense_scale
+        return fused
+
+
 @dataclass(frozen=True)
 class TypeModel:
-    """A trained issue-type model: features, a linear scorer and its calibration."""
+    """A trained issue-type model: features, a linear scorer and its calibration; optionally a
+    sentence-embedding scorer fused with it (`dense`, which needs `encoder` to predict)."""
 
     labels: TypeLabels
     features: FeatureSpace
@@ -119,19 +149,38 @@ class TypeModel:
     intercept: FloatArray
     calibration: Calibration
     summary: TrainingSummary = field(repr=False)
+    dense: DenseHead | None = None
+    encoder: TextEncoder | None = field(default=None, repr=False, compare=False)
 
     @property
     def threshold(self) -> float:
         return self.summary.threshold.threshold
 
-    def scores(self, texts: Sequence[ModelText]) -> FloatArray:
+    def with_encoder(self, encoder: TextEncoder) -> TypeModel:
+        """This model predicting with `encoder` (which must be the model it was trained with)."""
+        if self.dense is not None and encoder.name != self.dense.encoder_name:
+            raise ValueError(
+                f"model trained with {self.dense.encoder_name!r} embeddings, not {encoder.name!r}"
+            )
+        return replace(self, encoder=encoder)
+
+    def scores(self, issues: Sequence[IssueLike]) -> FloatArray:
+        """Uncalibrated class scores of raw, untrusted issues."""
+        texts = [model_text(issue.title, issue.body) for issue in issues]
         matrix = self.features.transform(texts)
-        result: FloatArray = np.asarray(matrix @ self.weights.T) + self.intercept
-        return result
+        lexical: FloatArray = np.asarray(matrix @ self.weights.T) + self.intercept
+        if self.dense is None:
+            return lexical
+        if self.encoder is None:
+            raise EncoderRequiredError(
+                f"this model needs {self.dense.encoder_name!r} sentence embeddings: "
+                "load it with an encoder (the `dense` extra)"
+            )
+        vectors = self.encoder.encode([embedding_text(i.title, i.body) for i in issues])
+        return self.dense.fuse(lexical, np.asarray(vectors, dtype=np.float64))
 
     def probabilities(self, issues: Sequence[IssueLike]) -> FloatArray:
-        texts = [model_text(issue.title, issue.body) for issue in issues]
-        return probabilities(self.calibration, self.scores(texts))
+        return probabilities(self.calibration, self.scores(issues))
 
     def predict(self, issues: Sequence[IssueLike]) -> list[TypePrediction]:
         if not issues:
@@ -156,6 +205,7 @@ class _Examples:
     classes: IntArray
     weights: FloatArray
     groups: list[str]
+    embedding_texts: list[str]
 
 
 def select_examples(
@@ -200,6 +250,7 @@ def _examples(pairs: Sequence[tuple[LabelledIssue, int]], weight: float) -> _Exa
         classes=np.array([index for _, index in pairs], dtype=np.int64),
         weights=np.full(len(pairs), weight),
         groups=[issue.repo for issue, _ in pairs],
+        embedding_texts=[embedding_text(issue.title, issue.body) for issue, _ in pairs],
     )
 
 
@@ -226,6 +277,41 @@ def _fit_linear(
     full_coef[present] = coef
     full_intercept[present] = intercept
     return full_coef, full_intercept
+
+
+def _fit_dense(
+    vectors: FloatArray,
+    classes: IntArray,
+    weights: FloatArray,
+    *,
+    n_classes: int,
+    settings: TrainingSettings,
+) -> tuple[FloatArray, FloatArray]:
+    """A multinomial logistic regression over embeddings as (classes × dims, intercepts)."""
+    full_coef = np.zeros((n_classes, vectors.shape[1]))
+    full_intercept = np.full(n_classes, _ABSENT_CLASS_INTERCEPT)
+    present = np.unique(classes)
+    if len(present) < 2:
+        full_intercept[present] = 0.0
+        return full_coef, full_intercept
+    regression = LogisticRegression(C=settings.dense_c, max_iter=1_000)
+    regression.fit(vectors, classes, sample_weight=weights)
+    coef = np.asarray(regression.coef_, dtype=np.float64)
+    intercept = np.asarray(regression.intercept_, dtype=np.float64)
+    if len(present) == 2:
+        # As for the SVM: one row for two classes, the positive one being the second.
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    full_coef[present] = coef
+    full_intercept[present] = intercept
+    return full_coef, full_intercept
+
+
+def _spread(scores: FloatArray, classes: IntArray) -> float:
+    """Standard deviation of the scores of the classes seen in training (1 when flat)."""
+    present = np.unique(classes)
+    spread = float(np.std(scores[:, present])) if len(scores) else 0.0
+    return spread if spread > 1e-9 else 1.0
 
 
 def _folds(
@@ -260,17 +346,119 @@ def _training_sets(
     return _examples(own_pairs, 1.0), _examples(background, settings.background_weight)
 
 
+@dataclass(frozen=True, slots=True)
+class _OutOfFold:
+    """Scores of the primary issues by models that did not see them."""
+
+    lexical: FloatArray
+    dense: FloatArray | None
+
+
+class _Fitter:
+    """Fits the linear scorers on a subset of the primary issues plus all secondary ones."""
+
+    def __init__(
+        self,
+        primary: _Examples,
+        secondary: _Examples,
+        *,
+        n_classes: int,
+        encoder: TextEncoder | None,
+        settings: TrainingSettings,
+    ) -> None:
+        texts = primary.texts + secondary.texts
+        self.features = FeatureSpace.fit(texts)
+        matrix = self.features.transform(texts)
+        split = len(primary.texts)
+        self.primary, self.secondary = primary, secondary
+        self.primary_matrix, self.secondary_matrix = matrix[:split], matrix[split:]
+        self.primary_vectors: FloatArray | None = None
+        self.secondary_vectors: FloatArray | None = None
+        if encoder is not None:
+            vectors = np.asarray(
+                encoder.encode(primary.embedding_texts + secondary.embedding_texts),
+                dtype=np.float64,
+            )
+            self.primary_vectors, self.secondary_vectors = vectors[:split], vectors[split:]
+        self.n_classes = n_classes
+        self.settings = settings
+
+    def _rows(self, rows: IntArray) -> tuple[IntArray, FloatArray]:
+        return (
+            np.r_[self.primary.classes[rows], self.secondary.classes],
+            np.r_[self.primary.weights[rows], self.secondary.weights],
+        )
+
+    def lexical(self, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+        classes, weights = self._rows(rows)
+        matrix = sparse.vstack([self.primary_matrix[rows], self.secondary_matrix], format="csr")
+        return _fit_linear(
+            matrix, classes, weights, n_classes=self.n_classes, settings=self.settings
+        )
+
+    def dense(self, rows: IntArray) -> tuple[FloatArray, FloatArray] | None:
+        if self.primary_vectors is None or self.secondary_vectors is None:
+            return None
+        classes, weights = self._rows(rows)
+        vectors = np.vstack([self.primary_vectors[rows], self.secondary_vectors])
+        return _fit_dense(
+            vectors, classes, weights, n_classes=self.n_classes, settings=self.settings
+        )
+
+    def out_of_fold(self, folds: Sequence[tuple[IntArray, IntArray]]) -> _OutOfFold:
+        count = len(self.primary.texts)
+        lexical = np.zeros((count, self.n_classes))
+        dense = None if self.primary_vectors is None else np.zeros((count, self.n_classes))
+        for train_rows, test_rows in folds:
+            coef, intercept = self.lexical(train_rows)
+            lexical[test_rows] = np.asarray(self.primary_matrix[test_rows] @ coef.T) + intercept
+            fitted = self.dense(train_rows)
+            if fitted is not None and dense is not None and self.primary_vectors is not None:
+                dense[test_rows] = self.primary_vectors[test_rows] @ fitted[0].T + fitted[1]
+        return _OutOfFold(lexical=lexical, dense=dense)
+
+
+def _dense_head(
+    fitter: _Fitter, out_of_fold: _OutOfFold, *, encoder: TextEncoder | None
+) -> DenseHead | None:
+    fitted = fitter.dense(np.arange(len(fitter.primary.texts)))
+    if fitted is None or out_of_fold.dense is None or encoder is None:
+        return None
+    classes = fitter.primary.classes
+    return DenseHead(
+        encoder_name=encoder.name,
+        weights=fitted[0],
+        intercept=fitted[1],
+        lexical_scale=_spread(out_of_fold.lexical, classes),
+        dense_scale=_spread(out_of_fold.dense, classes),
+        weight=fitter.settings.dense_weight,
+    )
+
+
+def _fused(out_of_fold: _OutOfFold, head: DenseHead | None) -> FloatArray:
+    if head is None or out_of_fold.dense is None:
+        return out_of_fold.lexical
+    fused: FloatArray = (
+        out_of_fold.lexical / head.lexical_scale
+        + head.weight * out_of_fold.dense / head.dense_scale
+    )
+    return fused
+
+
 def train_type_model(
     issues: Sequence[LabelledIssue],
     *,
     labels: TypeLabels,
     background: Sequence[LabelledIssue] = (),
     settings: TrainingSettings | None = None,
+    encoder: TextEncoder | None = None,
 ) -> TypeModel:
     """Train `labels`' model from a repository's `issues` and a canonical-typed `background`.
 
     Confidences are calibrated and the labelling threshold chosen on out-of-fold predictions of
-    the repository's own issues (of the background, repository by repository, for the prior)."""
+    the repository's own issues (of the background, repository by repository, for the prior).
+    With an `encoder`, a scorer of sentence embeddings is fused with the TF-IDF one; the model
+    then keeps the encoder to predict."""
     settings = settings or TrainingSettings()
     own = select_examples(issues, labels, max_per_label=settings.max_issues_per_label)
     counts = {name: len(group) for name, group in own.items()}
@@ -283,30 +471,17 @@ def train_type_model(
     primary, secondary = _training_sets(
         own, mapped_background, labels=labels, use_prior=use_prior, settings=settings
     )
-    texts = primary.texts + secondary.texts
-    features = FeatureSpace.fit(texts)
-    matrix = features.transform(texts)
-    primary_matrix, secondary_matrix = matrix[: len(primary.texts)], matrix[len(primary.texts) :]
-    n_classes = len(labels.names)
-
-    def fit(rows: IntArray) -> tuple[FloatArray, FloatArray]:
-        return _fit_linear(
-            sparse.vstack([primary_matrix[rows], secondary_matrix], format="csr"),
-            np.r_[primary.classes[rows], secondary.classes],
-            np.r_[primary.weights[rows], secondary.weights],
-            n_classes=n_classes,
-            settings=settings,
-        )
-
-    out_of_fold = np.zeros((len(primary.texts), n_classes))
-    for train_rows, test_rows in _folds(primary, by_group=use_prior, settings=settings):
-        coef, intercept = fit(train_rows)
-        out_of_fold[test_rows] = np.asarray(primary_matrix[test_rows] @ coef.T) + intercept
-    calibration = fit_calibration(out_of_fold, primary.classes, n_classes=n_classes)
-    coef, intercept = fit(np.arange(len(primary.texts)))
+    fitter = _Fitter(
+        primary, secondary, n_classes=len(labels.names), encoder=encoder, settings=settings
+    )
+    out_of_fold = fitter.out_of_fold(_folds(primary, by_group=use_prior, settings=settings))
+    head = _dense_head(fitter, out_of_fold, encoder=encoder)
+    scores = _fused(out_of_fold, head)
+    calibration = fit_calibration(scores, primary.classes, n_classes=len(labels.names))
+    coef, intercept = fitter.lexical(np.arange(len(primary.texts)))
     return TypeModel(
         labels=labels,
-        features=features,
+        features=fitter.features,
         weights=coef,
         intercept=intercept,
         calibration=calibration,
@@ -315,14 +490,14 @@ def train_type_model(
             issues_per_label=counts,
             background_issues=len(mapped_background),
             cv_macro_f1=float(
-                f1_score(
-                    primary.classes, out_of_fold.argmax(axis=1), average="macro", zero_division=0
-                )
+                f1_score(primary.classes, scores.argmax(axis=1), average="macro", zero_division=0)
             ),
             threshold=choose_threshold(
-                probabilities(calibration, out_of_fold),
+                probabilities(calibration, scores),
                 primary.classes,
                 target_precision=settings.target_precision,
             ),
         ),
+        dense=head,
+        encoder=encoder if head is not None else None,
     )
