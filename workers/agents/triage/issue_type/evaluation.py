@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
+from workers.agents.triage.issue_type.embeddings import TextEncoder
 from workers.agents.triage.issue_type.labels import TypeLabels
 from workers.agents.triage.issue_type.model import (
     LabelledIssue,
@@ -122,9 +123,11 @@ def evaluate_per_repository(
     cross_repo: bool = True,
     settings: TrainingSettings | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    encoder: TextEncoder | None = None,
 ) -> EvaluationReport:
     """Train one model per test repository on its training issues (with the other training
-    repositories as background when `cross_repo`) and score it on its test issues."""
+    repositories as background when `cross_repo`; fusing `encoder`'s sentence embeddings in when
+    given) and score it on its test issues."""
     results = []
     for repo, test_issues in test.items():
         background = (
@@ -134,7 +137,11 @@ def evaluate_per_repository(
         )
         started = clock()
         model = train_type_model(
-            train.get(repo, []), labels=labels, background=background, settings=settings
+            train.get(repo, []),
+            labels=labels,
+            background=background,
+            settings=settings,
+            encoder=encoder,
         )
         train_seconds = clock() - started
         results.append(
