@@ -62,3 +62,17 @@ def _one_line(folder: Path, line: str) -> Path:
     path = folder / "one.jsonl"
     path.write_text(line + "\n")
     return path
+
+
+def test_jsonl_label_lists_read_as_several_labels(tmp_path: Path) -> None:
+    from workers.agents.triage.issue_type.files import read_labelled_issues
+
+    path = tmp_path / "issues.jsonl"
+    path.write_text(
+        '{"repo": "a/b", "label": ["kind/bug", "area/ui"], "title": "t", "body": null}\n'
+        '{"repo": "a/b", "label": "question", "title": "t2", "body": "b"}\n'
+    )
+    first, second = read_labelled_issues(path)
+    assert first.labels == ("kind/bug", "area/ui")
+    assert first.body == ""
+    assert second.labels == ("question",)

@@ -21,6 +21,16 @@ class IssueFileError(ValueError):
     """A file of issues or pairs that cannot be read as such."""
 
 
+def _cell(value: object) -> str:
+    """A JSON value as the text a CSV cell would hold: a list (`"labels": ["bug", "ui"]`) is
+    comma-separated, as several labels are in a CSV file."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(_cell(item) for item in value)
+    return str(value)
+
+
 def read_rows(path: Path) -> Iterator[dict[str, str]]:
     """Rows of a CSV file (header line) or of a JSON Lines file (`.jsonl`/`.ndjson`), as strings."""
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
@@ -34,7 +44,7 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
                     raise IssueFileError(f"{path}:{number}: not JSON ({error})") from error
                 if not isinstance(row, dict):
                     raise IssueFileError(f"{path}:{number}: expected a JSON object")
-                yield {str(k): "" if v is None else str(v) for k, v in row.items()}
+                yield {str(k): _cell(v) for k, v in row.items()}
         return
     # Issue bodies with pasted logs exceed csv's default 128 KiB field limit.
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
