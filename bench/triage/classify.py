@@ -161,6 +161,27 @@ def _baseline_fold(train: Sequence[LabelledIssue], test: Sequence[LabelledIssue]
     )
 
 
+class PrecomputedEncoder:
+    """Vectors of known texts, from `bench.triage.embed_corpus`; any other text is an error."""
+
+    def __init__(self, name: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self._name = name
+        self._rows = {text: row for row, text in enumerate(texts)}
+        self._vectors = vectors.astype(np.float32)
+
+    @classmethod
+    def load(cls, path: Path) -> PrecomputedEncoder:
+        with np.load(path, allow_pickle=False) as archive:
+            return cls(str(archive["name"]), list(archive["texts"]), archive["vectors"])
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors[[self._rows[text] for text in texts]]
+
+
 def _fold_encoder(shared: CachedEncoder, background: Sequence[LabelledIssue]) -> CachedEncoder:
     """An encoder that knows only the background's vectors (from `shared`), so the fold's own
     issues are embedded, and timed, as a worker would embed them."""
@@ -245,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--embeddings", action="store_true", help="also the model with sentence embeddings"
     )
     parser.add_argument("--encoder-dir", type=Path, help="a local sentence-transformers model")
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        help="vectors from bench.triage.embed_corpus instead of an encoder (quality only: the "
+        "embedding cost is not in the timings)",
+    )
     args = parser.parse_args(argv)
     repos = by_repository(read_labelled_issues(args.data))
     chosen = args.repos.split(",") if args.repos else sorted(repos)
@@ -253,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.embeddings or args.encoder_dir
         else None
     )
+    if args.vectors:
+        encoder = CachedEncoder(PrecomputedEncoder.load(args.vectors))
     results = []
     for repo in chosen:
         result = evaluate_repository(repo, repos, folds=args.folds, seed=args.seed, encoder=encoder)
