@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 
 class JobPublisher:
     def __init__(
-        self, celery: Celery, *, max_pending: int = 100_000, linger_seconds: float = 0.01
+        self, celery: Celery, *, max_pending: int = 100_000, linger_seconds: float = 0.025
     ) -> None:
         self._celery = celery
         # A publish through Celery costs the web process about as much CPU as recording the

@@ -72,3 +72,13 @@ def test_the_recorder_hands_each_committed_batch_to_the_publisher_once(engine: E
     jobs = [job_id for job_ids, _ in handed for job_id in job_ids]
     assert sorted(jobs) == sorted(job_id_for(delivery_id=d, automation="a") for d in "ab")
     assert [d for _, dispatch in handed for d in dispatch] == ["r"]
+
+
+def test_job_ids_are_the_name_based_uuids_of_delivery_and_automation() -> None:
+    import uuid
+
+    from service.intake import JOB_ID_NAMESPACE
+
+    for delivery_id, automation in [("d", "a"), ("72d3162e-cc78-11e3", "review-prs"), ("é", "ü")]:
+        expected = uuid.uuid5(JOB_ID_NAMESPACE, f"{delivery_id}/{automation}").hex
+        assert job_id_for(delivery_id=delivery_id, automation=automation) == expected
