@@ -214,3 +214,32 @@ def test_predict_with_a_model_whose_encoder_is_missing_is_a_usage_error(
     assert "dense" in _unwrapped(result.output) or "not-installed-model" in _unwrapped(
         result.output
     )
+
+
+@pytest.mark.skipif(not _has_dense_extra(), reason="the `dense` extra is not installed")
+def test_train_and_predict_with_embeddings(
+    nlbse_train_csv: Path, nlbse_test_csv: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "dense.npz"
+    trained = runner.invoke(
+        app,
+        [
+            "triage",
+            "train",
+            "--issues",
+            str(nlbse_train_csv),
+            "--out",
+            str(model),
+            "--embeddings",
+            "--no-background",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    predicted = runner.invoke(
+        app, ["triage", "predict", "--model", str(model), "--issues", str(nlbse_test_csv)]
+    )
+    assert predicted.exit_code == 0, predicted.output
+    last_line = predicted.output.strip().splitlines()[-1]
+    last = re.fullmatch(r"mean macro F1: (0\.\d{3}|1\.000)", last_line)
+    assert last is not None
+    assert float(last.group(1)) > 0.6
