@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import Celery
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.intake import DeliveryRecorder
+from service.lazy_json import PayloadParser
 from service.metrics import Metrics
 from service.publisher import JobPublisher
 from service.settings import Settings
@@ -26,3 +27,4 @@ class Runtime:
     config: Config
     identity: Identity
     metrics: Metrics
+    payload_parser: PayloadParser = field(default_factory=PayloadParser)

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from service import signatures
 from service.intake import NewDelivery, Recorded, new_job
+from service.lazy_json import MalformedJSON, PayloadParser
 from service.runtime import Runtime
 from service.store.models import DeliveryState
 from service.triggers import match_event
@@ -100,6 +101,7 @@ def payload_bytes(body: bytes, content_type: str) -> bytes:
 
 
 def parse_payload(data: bytes) -> dict[str, Any]:
+    """The whole payload as Python objects (for bodies too big to parse on the event loop)."""
     try:
         payload = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -107,6 +109,14 @@ def parse_payload(data: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Rejection(400, "malformed", "body must be a JSON object")
     return payload
+
+
+def parse_payload_lazily(parser: PayloadParser, data: bytes) -> Mapping[str, Any]:
+    """The payload, converted to Python objects only where it is read (see `service.lazy_json`)."""
+    try:
+        return parser.parse(data)
+    except MalformedJSON as exc:
+        raise Rejection(400, "malformed", f"body is not valid JSON: {exc}") from exc
 
 
 def required_header(request: Request, name: str) -> str:
@@ -139,9 +149,9 @@ def new_delivery(
         "action": action if isinstance(action, str) else None,
         "payload": data,
         "hook_id": hook_id,
-        "repository": repository.get("full_name") if isinstance(repository, dict) else None,
-        "installation_id": installation.get("id") if isinstance(installation, dict) else None,
-        "sender": sender.get("login") if isinstance(sender, dict) else None,
+        "repository": repository.get("full_name") if isinstance(repository, Mapping) else None,
+        "installation_id": installation.get("id") if isinstance(installation, Mapping) else None,
+        "sender": sender.get("login") if isinstance(sender, Mapping) else None,
     }
     try:
         matched = match_event(
@@ -155,7 +165,7 @@ def new_delivery(
     # (never the web process) and dispatches the rest.
     state = (
         DeliveryState.RECEIVED
-        if runtime.settings.github_configured and isinstance(repository, dict)
+        if runtime.settings.github_configured and isinstance(repository, Mapping)
         else DeliveryState.DISPATCHED
     )
     return NewDelivery(**common, state=state, jobs=jobs)
@@ -203,26 +213,33 @@ async def _receive(request: Request, runtime: Runtime) -> Response:
     event = required_header(request, "X-GitHub-Event")
     delivery_id = required_header(request, "X-GitHub-Delivery")
     data = payload_bytes(body, request.headers.get("content-type", ""))
-    if len(data) > OFFLOAD_BYTES:
-        payload = await run_in_threadpool(parse_payload, data)
-    else:
-        payload = parse_payload(data)
+    hook_id = request.headers.get("x-github-hook-id")
     structlog.contextvars.bind_contextvars(delivery_id=delivery_id, event=event)
     try:
-        if event == "ping":
-            runtime.metrics.deliveries.labels(event, "ping").inc()
-            pong = {"ok": True, "zen": payload.get("zen"), "hook_id": payload.get("hook_id")}
-            return json_response(pong, 200)
-        delivery = new_delivery(
-            delivery_id=delivery_id,
-            event=event,
-            hook_id=request.headers.get("x-github-hook-id"),
-            payload=payload,
-            data=data,
-            runtime=runtime,
-        )
+        # The payload is read inside `_accept` and let go before anything is awaited: a lazily
+        # read payload pins its parser, which the next request wants to reuse.
+        if len(data) > OFFLOAD_BYTES:
+            accepted = _accept(
+                await run_in_threadpool(parse_payload, data),
+                event=event,
+                delivery_id=delivery_id,
+                hook_id=hook_id,
+                data=data,
+                runtime=runtime,
+            )
+        else:
+            accepted = _accept(
+                parse_payload_lazily(runtime.payload_parser, data),
+                event=event,
+                delivery_id=delivery_id,
+                hook_id=hook_id,
+                data=data,
+                runtime=runtime,
+            )
+        if isinstance(accepted, Response):
+            return accepted
         try:
-            recorded = await runtime.recorder.record(delivery)
+            recorded = await runtime.recorder.record(accepted)
         except SQLAlchemyError as exc:
             # Not recorded, so not acknowledged: GitHub marks the delivery failed and the
             # reconciler asks for it again once the database is back.
@@ -231,9 +248,33 @@ async def _receive(request: Request, runtime: Runtime) -> Response:
         # No log line per accepted delivery: it is in the database and the API, and a line each
         # would cost more CPU than verifying the signature.
         runtime.metrics.deliveries.labels(event, outcome).inc()
-        return json_response(accepted_body(delivery, recorded), 202)
+        return json_response(accepted_body(accepted, recorded), 202)
     finally:
         structlog.contextvars.unbind_contextvars("delivery_id", "event")
+
+
+def _accept(
+    payload: Mapping[str, Any],
+    *,
+    event: str,
+    delivery_id: str,
+    hook_id: str | None,
+    data: bytes,
+    runtime: Runtime,
+) -> NewDelivery | Response:
+    """The delivery to record, or the answer to a `ping`."""
+    if event == "ping":
+        runtime.metrics.deliveries.labels(event, "ping").inc()
+        pong = {"ok": True, "zen": payload.get("zen"), "hook_id": payload.get("hook_id")}
+        return json_response(pong, 200)
+    return new_delivery(
+        delivery_id=delivery_id,
+        event=event,
+        hook_id=hook_id,
+        payload=payload,
+        data=data,
+        runtime=runtime,
+    )
 
 
 WEBHOOK_PATH = "/webhooks/github"

@@ -17,6 +17,8 @@ from jmespath.exceptions import JMESPathError, ParseError
 from jmespath.parser import ParsedResult
 from jmespath.visitor import TreeInterpreter
 
+from service.lazy_json import LazyObject, to_python
+
 
 class ExpressionError(ValueError):
     """An expression that cannot be compiled."""
@@ -71,6 +73,34 @@ def hoist_negation(node: Mapping[str, Any]) -> dict[str, Any]:
     return rewritten
 
 
+class PayloadInterpreter(TreeInterpreter):
+    """JMESPath's interpreter, for payloads read lazily (`service.lazy_json`).
+
+    A chain of field names steps into the document without converting it; whatever a chain, or
+    `@`, hands to anything else (a comparison, a function, a projection, the caller) is a plain
+    dict. Every other node either passes its input on to its children or treats an object the
+    way it treats a dict, so the result is the same as over a fully parsed payload.
+    """
+
+    def visit_subexpression(self, node: Any, value: Any) -> Any:
+        result = value
+        for child in node["children"]:
+            if child["type"] == "field" and isinstance(result, LazyObject):
+                result = result.get(child["value"])
+            else:
+                result = self.visit(child, result)
+        return to_python(result)
+
+    def visit_field(self, node: Any, value: Any) -> Any:
+        return to_python(super().visit_field(node, value))
+
+    def visit_current(self, node: Any, value: Any) -> Any:
+        return to_python(value)
+
+    def visit_identity(self, node: Any, value: Any) -> Any:
+        return to_python(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Expression:
     """A compiled JMESPath expression with its own interpreter.
@@ -84,7 +114,7 @@ class Expression:
     interpreter: TreeInterpreter
 
     def search(self, payload: Mapping[str, Any]) -> Any:
-        return self.interpreter.visit(self.compiled.parsed, payload)
+        return to_python(self.interpreter.visit(self.compiled.parsed, payload))
 
 
 def compile_expression(text: str) -> Expression:
@@ -101,7 +131,7 @@ def compile_expression(text: str) -> Expression:
     for name, argument_count in _function_calls(compiled.parsed):
         _check_function(name, argument_count)
     compiled = ParsedResult(text, cast(Any, hoist_negation(compiled.parsed)))
-    return Expression(source=text, compiled=compiled, interpreter=TreeInterpreter())
+    return Expression(source=text, compiled=compiled, interpreter=PayloadInterpreter())
 
 
 def is_truthy(value: Any) -> bool:

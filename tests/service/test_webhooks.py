@@ -8,14 +8,22 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from service.app import create_app
 from service.signatures import sign
 from service.store.models import Delivery, Job
 from tests.conftest import WEBHOOK_EXAMPLES
-from tests.service.conftest import SECRET, make_config, post_signed, signed_headers
+from tests.service.conftest import (
+    SECRET,
+    make_config,
+    make_settings,
+    post_signed,
+    signed_headers,
+)
 
 ISSUE_OPENED = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
 
@@ -344,3 +352,33 @@ def test_broker_outage_never_delays_the_answer(
     finally:
         if hung:
             hung.close()
+
+
+def test_concurrent_deliveries_share_one_payload_parser(tmp_path: Path, database_url: str) -> None:
+    """A lazily read payload pins its parser; the intake lets go of it before awaiting the
+    database, so requests in flight together never force a fresh parser."""
+    import asyncio
+
+    app = create_app(make_settings(tmp_path, database_url), config=make_config())
+    body = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
+
+    async def deliver_all() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://hookwise") as client,
+        ):
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        "/webhooks/github",
+                        content=body,
+                        headers=signed_headers(body, event="issues"),
+                    )
+                    for _ in range(20)
+                )
+            )
+        return [response.status_code for response in responses]
+
+    assert asyncio.run(deliver_all()) == [202] * 20
+    assert app.state.runtime.payload_parser.replaced == 0

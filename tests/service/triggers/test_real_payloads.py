@@ -83,3 +83,19 @@ def test_real_payloads_match_their_subscriber(load: Load, shared_dir: Path, name
         config, event=event, payload=json.loads((root / name).read_text()), identity=Identity()
     )
     assert [job.automation for job in result.jobs][:1] == [f"all-{event}"]
+
+
+def test_matching_a_lazily_read_payload_gives_the_same_jobs_and_reasons(
+    load: Load, shared_dir: Path
+) -> None:
+    from service.lazy_json import PayloadParser
+
+    config = load(_subscribe_to_everything())
+    parser = PayloadParser()
+    for identity in (Identity(), Identity(logins=frozenset({"hookwise[bot]"}), app_id=1)):
+        for path in _payload_files(shared_dir):
+            data = path.read_bytes()
+            event = path.parent.name
+            parsed = match_event(config, event=event, payload=json.loads(data), identity=identity)
+            lazy = match_event(config, event=event, payload=parser.parse(data), identity=identity)
+            assert lazy == parsed, path
