@@ -77,6 +77,7 @@ class Figures:
     fixed_p99_ms: float = 0.0
     fixed_max_ms: float = 0.0
     fixed_errors: int = 0
+    fixed_error_detail: str = ""
     cpu_ms_per_request: float = 0.0
 
 
@@ -163,7 +164,9 @@ def run_wrk(
 
 def run_fixed(
     port: int, body: bytes, *, rate: float, duration: float, tag: str
-) -> dict[str, float]:
+) -> tuple[dict[str, float], str]:
+    """Latency figures, and what went wrong if anything did (statuses other than 2xx,
+    connection errors by kind)."""
     signature = sign(body, SECRET)
 
     def make_request(index: int) -> bytes:
@@ -182,12 +185,16 @@ def run_fixed(
     )
     latencies = sorted(result.latencies)
     ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+    detail = ", ".join(
+        [f"{n}x HTTP {status}" for status, n in result.statuses.items() if not 200 <= status < 300]
+        + [f"{n}x {kind}" for kind, n in result.error_kinds.items()]
+    )
     return {
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "max": latencies[-1] * 1000,
         "errors": float(result.errors + len(latencies) - ok),
-    }
+    }, detail
 
 
 def measure(
@@ -204,7 +211,9 @@ def measure(
         )
         time.sleep(1)
         cpu_before = process_cpu_seconds(server.pid)
-        fixed = run_fixed(port, body, rate=args.rate, duration=args.duration, tag=tag)
+        fixed, fixed_error_detail = run_fixed(
+            port, body, rate=args.rate, duration=args.duration, tag=tag
+        )
         time.sleep(0.5)  # let the last publishes finish
         cpu_per_request = (process_cpu_seconds(server.pid) - cpu_before) / (
             args.rate * args.duration
@@ -223,6 +232,7 @@ def measure(
         fixed_p99_ms=fixed["p99"],
         fixed_max_ms=fixed["max"],
         fixed_errors=int(fixed["errors"]),
+        fixed_error_detail=fixed_error_detail,
         cpu_ms_per_request=cpu_per_request * 1000,
     )
 
@@ -319,6 +329,9 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
             f"{r.saturation_non_2xx:6d} | {r.fixed_p50_ms:9.1f} {r.fixed_p99_ms:7.1f} "
             f"{r.fixed_max_ms:8.1f} {r.fixed_errors:4d} | {r.cpu_ms_per_request:10.3f}"
         )
+    for r in results:
+        if r.fixed_error_detail:
+            print(f"errors at the fixed rate, {r.name}: {r.fixed_error_detail}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ class FixedRateResult:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
 
 class _Connection:
@@ -24,6 +25,8 @@ class _Connection:
     async def exchange(self, request: bytes) -> int:
         self.writer.write(request)
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("connection closed before an answer")
         length = 0
         while True:
             line = await self.reader.readline()
@@ -56,13 +59,12 @@ async def fixed_rate(
         if delay > 0:
             await asyncio.sleep(delay)
         try:
-            connection = (
-                idle.pop() if idle else _Connection(*await asyncio.open_connection(host, port))
-            )
-            status = await connection.exchange(make_request(index))
+            status, connection = await _exchange(idle, host, port, make_request(index))
             idle.append(connection)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             result.errors += 1
+            kind = type(exc).__name__
+            result.error_kinds[kind] = result.error_kinds.get(kind, 0) + 1
             return
         result.latencies.append(time.perf_counter() - scheduled)
         result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -71,3 +73,19 @@ async def fixed_rate(
     for connection in idle:
         connection.writer.close()
     return result
+
+
+async def _exchange(
+    idle: list[_Connection], host: str, port: int, request: bytes
+) -> tuple[int, _Connection]:
+    """Send on an idle keep-alive connection, or a new one. As HTTP clients do, a reused
+    connection that the server had already closed (its keep-alive timeout) is retried once on a
+    new connection; that retry's time counts in the latency."""
+    if idle:
+        connection = idle.pop()
+        try:
+            return await connection.exchange(request), connection
+        except (ConnectionError, asyncio.IncompleteReadError):
+            connection.writer.close()
+    connection = _Connection(*await asyncio.open_connection(host, port))
+    return await connection.exchange(request), connection
