@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from service.batching import batches
 from service.store.db import utcnow
@@ -368,6 +368,7 @@ class DeliveryRecorder:
     ) -> tuple[Connection | None, list[_Outcome]]:
         """Commit the batch; returns the connection to keep (None when it broke, and the next
         batch opens a new one) and each delivery's outcome."""
+        fresh = conn is None
         try:
             if conn is None:
                 conn = self._engine.connect()
@@ -378,16 +379,12 @@ class DeliveryRecorder:
         except SQLAlchemyError as exc:
             if conn is not None:
                 conn.close()
-            if len(batch) == 1:
-                log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))
-                return None, [exc]
-            # One bad row must not fail its neighbours: retry each on its own.
-            kept: Connection | None = None
-            retried: list[_Outcome] = []
-            for item in batch:
-                kept, [outcome] = self._write(kept, [item])
-                retried.append(outcome)
-            return kept, retried
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated and not fresh:
+                # The kept connection died while idle (a database restart, an idle timeout):
+                # nothing was written, so the batch goes again on a new one.
+                log.info("database connection lost; reconnecting", error=str(exc.orig))
+                return self._write(None, batch)
+            return None, self._fail(batch, exc)
         if self._after_commit is not None:
             job_ids = [job_id for outcome in outcomes for job_id in outcome.queued_job_ids]
             dispatch = [
@@ -397,6 +394,20 @@ class DeliveryRecorder:
             ]
             self._after_commit(job_ids, dispatch)
         return conn, list(outcomes)
+
+    def _fail(self, batch: list[_Item], exc: SQLAlchemyError) -> list[_Outcome]:
+        if len(batch) == 1:
+            log.error("delivery not recorded", delivery_id=batch[0][0].id, error=str(exc))
+            return [exc]
+        # One bad row must not fail its neighbours: retry each on its own.
+        kept: Connection | None = None
+        outcomes: list[_Outcome] = []
+        for item in batch:
+            kept, [outcome] = self._write(kept, [item])
+            outcomes.append(outcome)
+        if kept is not None:
+            kept.close()
+        return outcomes
 
 
 def _settle_from_thread(results: list[tuple[asyncio.Future[Recorded], _Outcome]]) -> None:

@@ -382,3 +382,29 @@ def test_concurrent_deliveries_share_one_payload_parser(tmp_path: Path, database
 
     assert asyncio.run(deliver_all()) == [202] * 20
     assert app.state.runtime.payload_parser.replaced == 0
+
+
+def test_a_database_connection_lost_while_idle_is_replaced_without_failing_a_delivery(
+    tmp_path: Path, pg_database_url: str
+) -> None:
+    """The writers keep their connection between batches; when the database drops it (a
+    restart, an idle timeout), the next delivery is written on a new one, not refused."""
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_DSN
+
+    body = (WEBHOOK_EXAMPLES / "issues" / "opened.payload.json").read_bytes()
+    settings = make_settings(tmp_path, pg_database_url)
+    with TestClient(create_app(settings, config=make_config())) as client:
+        assert post_signed(client, body, event="issues").status_code == 202
+        database = pg_database_url.rsplit("/", 1)[1]
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+        assert ended is not None
+        assert ended[0] >= 1
+        for _ in range(4):  # both writers meet their dead connection
+            assert post_signed(client, body, event="issues").status_code == 202
