@@ -6,6 +6,9 @@ with a few hundred issues of its own a repository has too few words to learn fro
 "support for", "how do I" mean the same everywhere. A repository with fewer than
 `min_issues_per_label` issues for some label gets the *prior*: a model of the background alone,
 marked `source="prior"` on every prediction.
+
+Optionally (the `dense` extra), a logistic regression over sentence embeddings is trained beside
+the TF-IDF SVM and their scores are fused before calibration (`DenseHead`); see `embeddings.py`.
 """
 
 from __future__ import annotations
