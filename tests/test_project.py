@@ -6,6 +6,7 @@ newcomer's `make test` does on a fresh machine (an empty virtual environment) wi
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -34,9 +35,17 @@ def _dry_run(target: str, tmp_path: Path) -> list[str]:
     if make is None:
         pytest.fail("make is not on PATH; the README's commands need it")
     fresh = tmp_path / "venv"  # does not exist: make must plan the whole installation
+    # Run as a newcomer would, not as a child of `make test`: an inherited MAKELEVEL or
+    # MAKEFLAGS makes make print "Entering/Leaving directory" lines among the commands.
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+    }
     result = subprocess.run(
-        [make, "-n", target, f"VENV={fresh}"],
+        [make, "--no-print-directory", "-n", target, f"VENV={fresh}"],
         cwd=REPO_ROOT,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,
