@@ -19,6 +19,8 @@ from typing import Any
 
 import simdjson
 
+_MISSING: Any = object()
+
 
 class LazyObject(Mapping[str, Any]):
     """A JSON object read lazily: nested objects are `LazyObject`s, arrays are lists."""
@@ -30,18 +32,21 @@ class LazyObject(Mapping[str, Any]):
         self._children: dict[str, Any] = {}
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._children[key]
-        except KeyError:
-            value = _python(self._object[key])
-            self._children[key] = value
-            return value
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
+        # Sentinels rather than KeyError: most lookups happen once per key, many of them for keys
+        # a payload lacks, and raising costs more than the lookup.
+        value = self._children.get(key, _MISSING)
+        if value is _MISSING:
+            raw = self._object.get(key, _MISSING)
+            if raw is _MISSING:
+                return default
+            value = self._children[key] = _python(raw)
+        return value
 
     def __contains__(self, key: object) -> bool:
         return key in self._object

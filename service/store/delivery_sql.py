@@ -173,12 +173,19 @@ def _insert_sqlite(
     dialect: Dialect,
 ) -> list[bool]:
     delivery_sql, job_sql, delivery_processors, job_processors = _sqlite_plan(dialect)
+    # What is the same for every row of the batch (the timestamps, a new job's counters) is
+    # converted once: per row, only the jobs' JSON and flags are.
+    delivery_constants = _converted(delivery_processors, DELIVERY_COLUMNS, {"received_at": now})
+    job_constants = _converted(
+        job_processors, JOB_COLUMNS, new_job_constants(max_attempts=max_attempts, now=now)
+    )
     inserted: list[bool] = []
     job_rows: list[tuple[Any, ...]] = []
     cursor = driver.cursor()
     try:
         for delivery, jobs in deliveries:
-            cursor.execute(delivery_sql, apply(delivery_processors, DELIVERY_COLUMNS, delivery))
+            row = apply(delivery_processors, DELIVERY_COLUMNS, delivery, delivery_constants)
+            cursor.execute(delivery_sql, row)
             new = cursor.rowcount == 1
             inserted.append(new)
             if new:
@@ -186,9 +193,8 @@ def _insert_sqlite(
                     apply(
                         job_processors,
                         JOB_COLUMNS,
-                        job_row(
-                            job, delivery_id=delivery["id"], max_attempts=max_attempts, now=now
-                        ),
+                        {**job, "delivery_id": delivery["id"]},
+                        job_constants,
                     )
                     for job in jobs
                 )
@@ -199,12 +205,9 @@ def _insert_sqlite(
     return inserted
 
 
-def job_row(
-    job: JobRow, *, delivery_id: str, max_attempts: int, now: dt.datetime
-) -> dict[str, Any]:
+def new_job_constants(*, max_attempts: int, now: dt.datetime) -> dict[str, Any]:
+    """The columns every new job starts with."""
     return {
-        **job,
-        "delivery_id": delivery_id,
         "state": JobState.QUEUED.value,
         "attempts": 0,
         "max_attempts": max_attempts,
@@ -226,10 +229,27 @@ def bind_processors(table: FromClause, columns: Sequence[str], dialect: Dialect)
     )
 
 
+def _converted(
+    processors: Processors, columns: Sequence[str], values: Mapping[str, Any]
+) -> dict[int, Any]:
+    """`values` converted for the driver, by column position."""
+    return {
+        position: values[name] if processor is None else processor(values[name])
+        for position, (processor, name) in enumerate(zip(processors, columns, strict=True))
+        if name in values
+    }
+
+
 def apply(
-    processors: Processors, columns: Sequence[str], row: Mapping[str, Any]
+    processors: Processors,
+    columns: Sequence[str],
+    row: Mapping[str, Any],
+    constants: Mapping[int, Any],
 ) -> tuple[Any, ...]:
+    """The row's values for the driver: `constants` (already converted) where given."""
     return tuple(
-        row[name] if processor is None else processor(row[name])
-        for processor, name in zip(processors, columns, strict=True)
+        constants[position]
+        if position in constants
+        else (row[name] if processor is None else processor(row[name]))
+        for position, (processor, name) in enumerate(zip(processors, columns, strict=True))
     )

@@ -82,3 +82,52 @@ def test_job_ids_are_the_name_based_uuids_of_delivery_and_automation() -> None:
     for delivery_id, automation in [("d", "a"), ("72d3162e-cc78-11e3", "review-prs"), ("é", "ü")]:
         expected = uuid.uuid5(JOB_ID_NAMESPACE, f"{delivery_id}/{automation}").hex
         assert job_id_for(delivery_id=delivery_id, automation=automation) == expected
+
+
+def test_rows_written_on_the_driver_read_back_through_the_models(engine: Engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    job = NewJob(
+        id=job_id_for(delivery_id="typed", automation="a"),
+        automation="a",
+        agent="notify",
+        options={"url": "http://x", "retries": 2, "nested": {"ok": True}},
+        command={"name": "/fix", "args": "now", "line": "/fix now"},
+        pending={"paths": ["src/**"]},
+        concurrency_group="g-1",
+        cancel_in_progress=True,
+    )
+    delivery = NewDelivery(
+        id="typed",
+        event="issue_comment",
+        action="created",
+        payload=b'{"x": 1}',
+        repository="o/r",
+        installation_id=2**40,
+        sender="alice",
+        hook_id="7",
+        jobs=(job,),
+    )
+    before = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        record_deliveries(conn, [delivery], max_attempts=4)
+    with Session(engine) as session:
+        stored = session.get(Delivery, "typed")
+        row = session.get(Job, job.id)
+        assert stored is not None
+        assert row is not None
+        assert (stored.repository, stored.installation_id, stored.sender, stored.hook_id) == (
+            "o/r",
+            2**40,
+            "alice",
+            "7",
+        )
+        assert stored.payload == b'{"x": 1}'
+        assert stored.received_at.tzinfo is not None
+        assert before - dt.timedelta(seconds=1) <= stored.received_at <= dt.datetime.now(dt.UTC)
+        assert (row.options, row.command, row.pending) == (job.options, job.command, job.pending)
+        assert (row.state, row.attempts, row.max_attempts, row.enqueue_count) == ("queued", 0, 4, 1)
+        assert (row.cancel_in_progress, row.cancel_requested) == (True, False)
+        assert row.created_at == row.updated_at == row.enqueued_at == stored.received_at
