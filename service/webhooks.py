@@ -14,8 +14,6 @@ import orjson
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -32,8 +30,14 @@ log = structlog.get_logger(__name__)
 OFFLOAD_BYTES = 256 * 1024
 
 
-def json_response(body: Mapping[str, Any], status: int) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: bytes
+
+    @classmethod
+    def json(cls, body: Mapping[str, Any], status: int) -> Answer:
+        return cls(status, orjson.dumps(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +46,44 @@ class Rejection(Exception):
     reason: str
     message: str
 
-    def response(self) -> Response:
-        return json_response({"error": self.reason, "message": self.message}, self.status)
+    def answer(self) -> Answer:
+        return Answer.json({"error": self.reason, "message": self.message}, self.status)
 
 
-async def read_body(request: Request, *, limit: int) -> bytes:
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole body."""
+
+
+Headers = Mapping[str, str]
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (ASGI gives them so), the first of repeats."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+async def read_body(receive: Receive, headers: Headers, *, limit: int) -> bytes:
     """The raw body, refusing (413) as soon as it is known to exceed `limit`, without buffering
     the excess."""
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Rejection(413, "too_large", f"body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise Rejection(413, "too_large", f"body over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def verify_signature(body: bytes, header: str | None, secrets: tuple[str, ...]) -> None:
@@ -119,8 +143,8 @@ def parse_payload_lazily(parser: PayloadParser, data: bytes) -> Mapping[str, Any
         raise Rejection(400, "malformed", f"body is not valid JSON: {exc}") from exc
 
 
-def required_header(request: Request, name: str) -> str:
-    value = request.headers.get(name, "").strip()
+def required_header(headers: Headers, name: str) -> str:
+    value = headers.get(name.lower(), "").strip()
     if not value:
         raise Rejection(400, "missing_header", f"{name} header is missing")
     if len(value) > 64:
@@ -184,36 +208,57 @@ def accepted_body(delivery: NewDelivery, recorded: Recorded) -> dict[str, Any]:
     }
 
 
-async def receive_github_webhook(request: Request) -> Response:
-    """The intake. Mounted as a plain Starlette route (see `routes`): FastAPI's request handling
-    and dependency solving cost more per request than verifying the signature, and this route
-    needs neither."""
-    runtime: Runtime = request.app.state.runtime
+async def serve_intake(scope: Scope, receive: Receive, send: Send) -> None:
+    """The intake as a bare ASGI endpoint, which the application calls before its middleware.
+
+    Plain ASGI rather than Starlette's request and response objects: this is the one route GitHub
+    calls for every event, and their conveniences cost it more CPU than verifying the signature.
+    Without FastAPI's error middleware around it, a bug here answers 500 itself (GitHub marks the
+    delivery failed, and it can be redelivered) instead of dropping the connection.
+    """
+    runtime: Runtime = scope["app"].state.runtime
+    headers = request_headers(scope)
     try:
-        return await _receive(request, runtime)
+        answer = await _receive(receive, headers, runtime)
+    except ClientGone:
+        return
     except Rejection as rejection:
         runtime.metrics.rejections.labels(rejection.reason).inc()
         # The delivery id as sent, unverified (a rejected request proves nothing), so that an
         # operator can match the line to GitHub's list of failed deliveries.
-        claimed = request.headers.get("x-github-delivery", "")[:64] or None
+        claimed = headers.get("x-github-delivery", "")[:64] or None
         log.info(
             "webhook rejected",
             reason=rejection.reason,
             status=rejection.status,
             claimed_delivery_id=claimed,
         )
-        return rejection.response()
-
-
-async def _receive(request: Request, runtime: Runtime) -> Response:
-    body = await read_body(request, limit=runtime.settings.max_body_bytes)
-    await verify_signature(
-        body, request.headers.get("x-hub-signature-256"), runtime.settings.webhook_secrets
+        answer = rejection.answer()
+    except Exception:
+        log.exception("intake failed")
+        answer = Answer.json({"error": "internal", "message": "delivery not recorded; retry"}, 500)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(answer.body)).encode()),
+            ],
+        }
     )
-    event = required_header(request, "X-GitHub-Event")
-    delivery_id = required_header(request, "X-GitHub-Delivery")
-    data = payload_bytes(body, request.headers.get("content-type", ""))
-    hook_id = request.headers.get("x-github-hook-id")
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _receive(receive: Receive, headers: Headers, runtime: Runtime) -> Answer:
+    body = await read_body(receive, headers, limit=runtime.settings.max_body_bytes)
+    await verify_signature(
+        body, headers.get("x-hub-signature-256"), runtime.settings.webhook_secrets
+    )
+    event = required_header(headers, "X-GitHub-Event")
+    delivery_id = required_header(headers, "X-GitHub-Delivery")
+    data = payload_bytes(body, headers.get("content-type", ""))
+    hook_id = headers.get("x-github-hook-id")
     structlog.contextvars.bind_contextvars(delivery_id=delivery_id, event=event)
     try:
         # The payload is read inside `_accept` and let go before anything is awaited: a lazily
@@ -236,7 +281,7 @@ async def _receive(request: Request, runtime: Runtime) -> Response:
                 data=data,
                 runtime=runtime,
             )
-        if isinstance(accepted, Response):
+        if isinstance(accepted, Answer):
             return accepted
         try:
             recorded = await runtime.recorder.record(accepted)
@@ -248,7 +293,7 @@ async def _receive(request: Request, runtime: Runtime) -> Response:
         # No log line per accepted delivery: it is in the database and the API, and a line each
         # would cost more CPU than verifying the signature.
         runtime.metrics.deliveries.labels(event, outcome).inc()
-        return json_response(accepted_body(accepted, recorded), 202)
+        return Answer.json(accepted_body(accepted, recorded), 202)
     finally:
         structlog.contextvars.unbind_contextvars("delivery_id", "event")
 
@@ -261,12 +306,12 @@ def _accept(
     hook_id: str | None,
     data: bytes,
     runtime: Runtime,
-) -> NewDelivery | Response:
+) -> NewDelivery | Answer:
     """The delivery to record, or the answer to a `ping`."""
     if event == "ping":
         runtime.metrics.deliveries.labels(event, "ping").inc()
         pong = {"ok": True, "zen": payload.get("zen"), "hook_id": payload.get("hook_id")}
-        return json_response(pong, 200)
+        return Answer.json(pong, 200)
     return new_delivery(
         delivery_id=delivery_id,
         event=event,
@@ -279,20 +324,12 @@ def _accept(
 
 WEBHOOK_PATH = "/webhooks/github"
 
-routes = [Route(WEBHOOK_PATH, receive_github_webhook, methods=["POST"])]
+
+class _IntakeEndpoint:
+    """`serve_intake` as a route's ASGI endpoint: FastAPI answers other methods with 405."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await serve_intake(scope, receive, send)
 
 
-async def serve_intake(scope: Scope, receive: Receive, send: Send) -> None:
-    """The intake as a bare ASGI endpoint, for the application to call before its middleware.
-
-    Without FastAPI's error middleware around it, a bug here answers 500 itself (GitHub marks the
-    delivery failed, and it can be redelivered) instead of dropping the connection.
-    """
-    try:
-        response = await receive_github_webhook(Request(scope, receive))
-    except Exception:
-        log.exception("intake failed")
-        response = json_response(
-            {"error": "internal", "message": "delivery not recorded; retry"}, 500
-        )
-    await response(scope, receive, send)
+routes = [Route(WEBHOOK_PATH, _IntakeEndpoint(), methods=["POST"])]
