@@ -323,8 +323,12 @@ class DeliveryRecorder:
         self._writers = writers or (1 if engine.dialect.name == "sqlite" else 2)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._checkpointer: SqliteCheckpointer | None = None
 
     def start(self) -> None:
+        if self._engine.dialect.name == "sqlite":
+            self._checkpointer = SqliteCheckpointer(self._engine)
+            self._checkpointer.start()
         self._threads = [
             threading.Thread(target=self._run, name=f"delivery-recorder-{n}", daemon=True)
             for n in range(self._writers)
@@ -338,6 +342,9 @@ class DeliveryRecorder:
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
+        if self._checkpointer is not None:
+            self._checkpointer.stop(timeout)
+            self._checkpointer = None
 
     async def record(self, delivery: NewDelivery) -> Recorded:
         if not self._threads:
@@ -372,6 +379,8 @@ class DeliveryRecorder:
         try:
             if conn is None:
                 conn = self._engine.connect()
+                if self._checkpointer is not None:
+                    self._checkpointer.take_over_from(conn)
             with conn.begin():
                 outcomes = record_deliveries(
                     conn, [delivery for delivery, _ in batch], max_attempts=self._max_attempts
@@ -385,6 +394,8 @@ class DeliveryRecorder:
                 log.info("database connection lost; reconnecting", error=str(exc.orig))
                 return self._write(None, batch)
             return None, self._fail(batch, exc)
+        if self._checkpointer is not None:
+            self._checkpointer.written()
         if self._after_commit is not None:
             job_ids = [job_id for outcome in outcomes for job_id in outcome.queued_job_ids]
             dispatch = [
@@ -408,6 +419,58 @@ class DeliveryRecorder:
         if kept is not None:
             kept.close()
         return outcomes
+
+
+class SqliteCheckpointer:
+    """Checkpoints SQLite's write-ahead log from a thread of its own.
+
+    By default the connection whose commit finds the log over 1,000 pages copies it into the
+    database and syncs the file, inside that commit. For the intake's writer that meant a stall of
+    tens of milliseconds every ~140 webhook payloads, and every delivery waiting on that commit
+    waited with it (p99 over 60 ms at 500 requests a second). The writer's connection leaves
+    checkpoints to this thread, whose passive checkpoints never block a writer.
+    """
+
+    def __init__(self, engine: Engine, *, interval: float = 0.5) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._pending = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.checkpoints = 0
+
+    def take_over_from(self, conn: Connection) -> None:
+        driver = conn.connection.driver_connection
+        if driver is not None:
+            driver.execute("PRAGMA wal_autocheckpoint=0")
+
+    def written(self) -> None:
+        self._pending.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.checkpoint()  # leave the database file up to date
+
+    def checkpoint(self) -> None:
+        self._pending.clear()
+        try:
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            self.checkpoints += 1
+        except SQLAlchemyError as exc:
+            log.warning("write-ahead log checkpoint failed; retried later", error=str(exc))
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            if self._pending.is_set():
+                self.checkpoint()
 
 
 def _settle_from_thread(results: list[tuple[asyncio.Future[Recorded], _Outcome]]) -> None:

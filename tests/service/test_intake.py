@@ -131,3 +131,48 @@ def test_rows_written_on_the_driver_read_back_through_the_models(engine: Engine)
         assert (row.state, row.attempts, row.max_attempts, row.enqueue_count) == ("queued", 0, 4, 1)
         assert (row.cancel_in_progress, row.cancel_requested) == (True, False)
         assert row.created_at == row.updated_at == row.enqueued_at == stored.received_at
+
+
+def test_on_sqlite_the_log_is_checkpointed_beside_the_writer_not_inside_its_commits(
+    tmp_path: object,
+) -> None:
+    import asyncio
+    import time
+    from pathlib import Path
+
+    from service.intake import DeliveryRecorder, SqliteCheckpointer
+    from service.store.db import create_db_engine, upgrade
+
+    assert isinstance(tmp_path, Path)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'hookwise.sqlite'}")
+    upgrade(engine)
+    recorder = DeliveryRecorder(engine, max_attempts=3)
+    writer_autocheckpoint: list[int] = []
+
+    class Watched(SqliteCheckpointer):
+        def take_over_from(self, conn: object) -> None:
+            super().take_over_from(conn)  # type: ignore[arg-type]
+            driver = conn.connection.driver_connection  # type: ignore[attr-defined]
+            writer_autocheckpoint.append(driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    async def record_all() -> None:
+        for n in range(20):
+            await recorder.record(delivery(f"d-{n}"))
+
+    recorder.start()
+    assert recorder._checkpointer is not None
+    recorder._checkpointer.stop(1.0)  # swap in the watched one, with a short interval
+    recorder._checkpointer = Watched(engine, interval=0.05)
+    recorder._checkpointer.start()
+    try:
+        asyncio.run(record_all())
+        deadline = time.monotonic() + 10
+        while recorder._checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert recorder._checkpointer.checkpoints >= 1
+        assert writer_autocheckpoint == [0]
+    finally:
+        recorder.stop()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Delivery)).scalar_one() == 20
+    engine.dispose()
