@@ -1,12 +1,13 @@
 """Intake benchmark.
 
-    python -m bench.intake [--duration 10] [--connections 64] [--rate 500]
+    python -m bench.intake [--duration 10] [--connections 64] [--rate 500] [--rounds 3]
 
 Drives `POST /webhooks/github` with a signed real `pull_request` payload and a fresh delivery id
 per request, against (1) a bare FastAPI route that only reads the body and answers 202, and (2)
 Hookwise with Redis as broker, on SQLite and on PostgreSQL — all in the same run, each server a
 single uvicorn process. Two loads: saturation (wrk, closed loop) and a fixed 500 requests/second
-(open loop, latency from the scheduled start). Needs `wrk` (Debian package) and the local
+(open loop, latency from the scheduled start). The three targets take turns for `--rounds`
+rounds, and the last table gives each one's medians. Needs `wrk` (Debian package) and the local
 PostgreSQL and Redis.
 """
 
@@ -269,21 +270,22 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--rounds", type=int, default=3, help="every target once per round")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required (apt-get install wrk)")
     from service.store.db import create_db_engine, upgrade
 
-    results: list[Figures] = []
+    rounds: list[list[Figures]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "hookwise.yml").write_text(CONFIG)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKWISE_")}
-        results.append(
-            measure("bare FastAPI 202", "bench.intake.apps:bare_app", base_env, args, tmp)
-        )
         pg_url = postgres_database()
+        targets: list[tuple[str, str, dict[str, str]]] = [
+            ("bare FastAPI 202", "bench.intake.apps:bare_app", base_env)
+        ]
         try:
             for label, url in (
                 ("hookwise, SQLite + Redis", f"sqlite:///{tmp / 'bench.sqlite'}"),
@@ -300,17 +302,60 @@ def main() -> None:
                     "HOOKWISE_CONFIG": str(tmp / "hookwise.yml"),
                     "HOOKWISE_DATA_DIR": str(tmp / "var"),
                 }
-                results.append(measure(label, "bench.intake.apps:hookwise_app", env, args, tmp))
+                targets.append((label, "bench.intake.apps:hookwise_app", env))
+            # The targets take turns, so that a slow minute of the machine hurts each alike.
+            for number in range(1, args.rounds + 1):
+                results = [measure(*target, args, tmp) for target in targets]
+                rounds.append(results)
+                print(f"\nround {number} of {args.rounds}")
+                print_table(results, args)
         finally:
             drop_postgres(pg_url)
             import redis
 
             redis.Redis.from_url(args.broker).flushdb()
-    print_table(results, args)
+    if len(rounds) > 1:
+        print(f"\nmedian of {len(rounds)} rounds (× bare: the median of each round's ratio)")
+        ratios = [
+            statistics.median(
+                results[n].saturation_rps / results[0].saturation_rps for results in rounds
+            )
+            for n in range(len(rounds[0]))
+        ]
+        medians = [median_figures(runs) for runs in zip(*rounds, strict=True)]
+        print_table(medians, args, ratios=ratios)
 
 
-def print_table(results: list[Figures], args: argparse.Namespace) -> None:
+def median_figures(runs: tuple[Figures, ...]) -> Figures:
+    """One target's rounds in one row: medians, except the worst of maxima and all errors."""
+
+    def middle(name: str) -> float:
+        return float(statistics.median(getattr(run, name) for run in runs))
+
+    return Figures(
+        name=runs[0].name,
+        saturation_rps=middle("saturation_rps"),
+        saturation_p50_ms=middle("saturation_p50_ms"),
+        saturation_p99_ms=middle("saturation_p99_ms"),
+        saturation_max_ms=max(run.saturation_max_ms for run in runs),
+        saturation_non_2xx=sum(run.saturation_non_2xx for run in runs),
+        fixed_p50_ms=middle("fixed_p50_ms"),
+        fixed_p99_ms=middle("fixed_p99_ms"),
+        fixed_max_ms=max(run.fixed_max_ms for run in runs),
+        fixed_errors=sum(run.fixed_errors for run in runs),
+        fixed_error_detail="; ".join(
+            run.fixed_error_detail for run in runs if run.fixed_error_detail
+        ),
+        cpu_ms_per_request=middle("cpu_ms_per_request"),
+    )
+
+
+def print_table(
+    results: list[Figures], args: argparse.Namespace, *, ratios: list[float] | None = None
+) -> None:
+    """One row per target; `ratios` to the bare route default to this table's own."""
     bare = results[0].saturation_rps
+    ratios = ratios or [r.saturation_rps / bare for r in results]
     print(
         f"\nsaturation: wrk -t2 -c{args.connections} -d{int(args.duration)}s; "
         f"fixed: {args.rate:.0f} req/s open loop for {int(args.duration)}s; "
@@ -322,9 +367,9 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
     )
     print(header)
     print("-" * len(header))
-    for r in results:
+    for r, ratio in zip(results, ratios, strict=True):
         print(
-            f"{r.name:32} {r.saturation_rps:8.0f} {r.saturation_rps / bare:7.2f} "
+            f"{r.name:32} {r.saturation_rps:8.0f} {ratio:7.2f} "
             f"{r.saturation_p50_ms:7.1f} {r.saturation_p99_ms:7.1f} {r.saturation_max_ms:8.1f} "
             f"{r.saturation_non_2xx:6d} | {r.fixed_p50_ms:9.1f} {r.fixed_p99_ms:7.1f} "
             f"{r.fixed_max_ms:8.1f} {r.fixed_errors:4d} | {r.cpu_ms_per_request:10.3f}"
