@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from service.batching import batches
 from service.store.db import utcnow
-from service.store.delivery_sql import insert_new_deliveries
+from service.store.delivery_sql import insert_new_deliveries, new_job_constants
 from service.store.models import DeliveryState, Job, JobState
 from service.triggers import JobSpec
 
@@ -226,28 +226,11 @@ def _insert_job_rows(
     group's older ones."""
     if not jobs:
         return
+    constants = new_job_constants(max_attempts=max_attempts, now=now)
     conn.execute(
         insert(Job),
         [
-            {
-                "id": job.id,
-                "delivery_id": delivery_id,
-                "automation": job.automation,
-                "agent": job.agent,
-                "state": JobState.QUEUED,
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "options": job.options,
-                "command": job.command,
-                "pending": job.pending,
-                "concurrency_group": job.concurrency_group,
-                "cancel_in_progress": job.cancel_in_progress,
-                "cancel_requested": False,
-                "enqueued_at": now,
-                "enqueue_count": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
+            {**_job_fields(job), "delivery_id": delivery_id, **constants}
             for delivery_id, job in jobs
         ],
     )

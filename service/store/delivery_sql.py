@@ -99,6 +99,17 @@ def _postgresql_statement() -> str:
     delivery_values = ", ".join(f"%({name})b" for name in DELIVERY_COLUMNS)
     record = ", ".join(f"{name} {sql_type}" for name, sql_type in JOB_RECORD)
     job_columns = ", ".join(JOB_COLUMNS)
+    # Each job column comes from the job's JSON record, from the delivery just inserted, or from
+    # the values every new job starts with (`new_job_constants`, passed as `new_<column>`).
+    from_record = {name for name, _ in JOB_RECORD}
+    job_values = ", ".join(
+        f"j.{name}"
+        if name in from_record
+        else "delivery.id"
+        if name == "delivery_id"
+        else f"%(new_{name})s"
+        for name in JOB_COLUMNS
+    )
     return f"""
 WITH delivery AS (
     INSERT INTO {Delivery.__tablename__} ({delivery_columns}) VALUES ({delivery_values})
@@ -106,9 +117,7 @@ WITH delivery AS (
     RETURNING id
 ), job AS (
     INSERT INTO {Job.__tablename__} ({job_columns})
-    SELECT j.id, delivery.id, j.automation, j.agent, %(queued)s, 0, %(max_attempts)s,
-           j.options, j.command, j.pending, j.concurrency_group, j.cancel_in_progress, false,
-           %(now)s, 1, %(now)s, %(now)s
+    SELECT {job_values}
     FROM delivery, jsonb_to_recordset(%(jobs)s::jsonb) AS j({record})
 )
 SELECT id FROM delivery
@@ -122,15 +131,17 @@ def _insert_postgresql(
     max_attempts: int,
     now: dt.datetime,
 ) -> list[bool]:
+    constants = {
+        f"new_{name}": value
+        for name, value in new_job_constants(max_attempts=max_attempts, now=now).items()
+    }
     params = [
         {
             **delivery,
+            **constants,
             "jobs": orjson.dumps(
                 [{name: job[name] for name, _ in JOB_RECORD} for job in jobs]
             ).decode(),
-            "queued": JobState.QUEUED.value,
-            "max_attempts": max_attempts,
-            "now": now,
         }
         for delivery, jobs in deliveries
     ]
