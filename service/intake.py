@@ -296,6 +296,7 @@ class DeliveryRecorder:
         after_commit: Callable[[list[str], list[str]], None] | None = None,
         max_batch: int = 256,
         writers: int | None = None,
+        checkpoint_interval: float = 0.5,
     ) -> None:
         self._engine = engine
         # Told the jobs to publish and the deliveries to dispatch, once per committed batch:
@@ -306,11 +307,14 @@ class DeliveryRecorder:
         self._writers = writers or (1 if engine.dialect.name == "sqlite" else 2)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._checkpoint_interval = checkpoint_interval
         self._checkpointer: SqliteCheckpointer | None = None
 
     def start(self) -> None:
         if self._engine.dialect.name == "sqlite":
-            self._checkpointer = SqliteCheckpointer(self._engine)
+            self._checkpointer = SqliteCheckpointer(
+                self._engine, interval=self._checkpoint_interval
+            )
             self._checkpointer.start()
         self._threads = [
             threading.Thread(target=self._run, name=f"delivery-recorder-{n}", daemon=True)
@@ -328,6 +332,11 @@ class DeliveryRecorder:
         if self._checkpointer is not None:
             self._checkpointer.stop(timeout)
             self._checkpointer = None
+
+    @property
+    def checkpointer(self) -> SqliteCheckpointer | None:
+        """The write-ahead-log checkpointer, on SQLite while running."""
+        return self._checkpointer
 
     async def record(self, delivery: NewDelivery) -> Recorded:
         if not self._threads:

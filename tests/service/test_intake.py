@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, func, select
 
 from service.intake import NewDelivery, NewJob, job_id_for, record_deliveries
 from service.store.models import Delivery, Job
@@ -134,43 +137,42 @@ def test_rows_written_on_the_driver_read_back_through_the_models(engine: Engine)
 
 
 def test_on_sqlite_the_log_is_checkpointed_beside_the_writer_not_inside_its_commits(
-    tmp_path: object,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
     import time
-    from pathlib import Path
 
     from service.intake import DeliveryRecorder, SqliteCheckpointer
     from service.store.db import create_db_engine, upgrade
 
-    assert isinstance(tmp_path, Path)
     engine = create_db_engine(f"sqlite:///{tmp_path / 'hookwise.sqlite'}")
     upgrade(engine)
-    recorder = DeliveryRecorder(engine, max_attempts=3)
     writer_autocheckpoint: list[int] = []
+    take_over = SqliteCheckpointer.take_over_from
 
-    class Watched(SqliteCheckpointer):
-        def take_over_from(self, conn: object) -> None:
-            super().take_over_from(conn)  # type: ignore[arg-type]
-            driver = conn.connection.driver_connection  # type: ignore[attr-defined]
-            writer_autocheckpoint.append(driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    def watched(self: SqliteCheckpointer, conn: Connection) -> None:
+        take_over(self, conn)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        writer_autocheckpoint.append(driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    monkeypatch.setattr(SqliteCheckpointer, "take_over_from", watched)
+    recorder = DeliveryRecorder(engine, max_attempts=3, checkpoint_interval=0.05)
 
     async def record_all() -> None:
         for n in range(20):
             await recorder.record(delivery(f"d-{n}"))
 
     recorder.start()
-    assert recorder._checkpointer is not None
-    recorder._checkpointer.stop(1.0)  # swap in the watched one, with a short interval
-    recorder._checkpointer = Watched(engine, interval=0.05)
-    recorder._checkpointer.start()
+    checkpointer = recorder.checkpointer
+    assert checkpointer is not None
     try:
         asyncio.run(record_all())
         deadline = time.monotonic() + 10
-        while recorder._checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert recorder._checkpointer.checkpoints >= 1
-        assert writer_autocheckpoint == [0]
+        assert checkpointer.checkpoints >= 1
+        assert writer_autocheckpoint == [0]  # the writer's own commits never checkpoint
     finally:
         recorder.stop()
     with engine.connect() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from service.cli import app
 from workers.agents.triage.issue_type.labels import TypeLabels
@@ -15,6 +15,20 @@ from workers.agents.triage.issue_type.model import LabelledIssue, train_type_mod
 from workers.agents.triage.issue_type.storage import save_model
 
 runner = CliRunner()
+
+
+def train(issues: Path, model: Path, *options: str) -> Result:
+    """`hookwise triage train --issues ISSUES --out MODEL [options]`."""
+    return runner.invoke(
+        app, ["triage", "train", "--issues", str(issues), "--out", str(model), *options]
+    )
+
+
+def predict(model: Path, issues: Path, *options: str) -> Result:
+    """`hookwise triage predict --model MODEL --issues ISSUES [options]`."""
+    return runner.invoke(
+        app, ["triage", "predict", "--model", str(model), "--issues", str(issues), *options]
+    )
 
 
 def _unwrapped(output: str) -> str:
@@ -77,24 +91,11 @@ def test_train_then_predict_one_repository(
     nlbse_train_csv: Path, nlbse_test_csv: Path, tmp_path: Path
 ) -> None:
     model = tmp_path / "react.npz"
-    trained = runner.invoke(
-        app,
-        [
-            "triage",
-            "train",
-            "--issues",
-            str(nlbse_train_csv),
-            "--out",
-            str(model),
-            "--no-background",
-        ],
-    )
+    trained = train(nlbse_train_csv, model, "--no-background")
     assert trained.exit_code == 0, trained.output
     assert "repository model for bug, feature, question" in trained.output
     assert model.is_file()
-    predicted = runner.invoke(
-        app, ["triage", "predict", "--model", str(model), "--issues", str(nlbse_test_csv), "--json"]
-    )
+    predicted = predict(model, nlbse_test_csv, "--json")
     assert predicted.exit_code == 0, predicted.output
     output = orjson.loads(predicted.output)
     assert len(output["predictions"]) == 90
@@ -129,19 +130,7 @@ def test_train_with_repository_label_names_mapped_to_types(tmp_path: Path) -> No
 
 
 def test_a_malformed_mapping_is_a_usage_error(nlbse_train_csv: Path, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "triage",
-            "train",
-            "--issues",
-            str(nlbse_train_csv),
-            "--out",
-            str(tmp_path / "m.npz"),
-            "--map",
-            "bug",
-        ],
-    )
+    result = train(nlbse_train_csv, tmp_path / "m.npz", "--map", "bug")
     assert result.exit_code == 2
 
 
@@ -221,23 +210,9 @@ def test_train_and_predict_with_embeddings(
     nlbse_train_csv: Path, nlbse_test_csv: Path, tmp_path: Path
 ) -> None:
     model = tmp_path / "dense.npz"
-    trained = runner.invoke(
-        app,
-        [
-            "triage",
-            "train",
-            "--issues",
-            str(nlbse_train_csv),
-            "--out",
-            str(model),
-            "--embeddings",
-            "--no-background",
-        ],
-    )
+    trained = train(nlbse_train_csv, model, "--embeddings", "--no-background")
     assert trained.exit_code == 0, trained.output
-    predicted = runner.invoke(
-        app, ["triage", "predict", "--model", str(model), "--issues", str(nlbse_test_csv)]
-    )
+    predicted = predict(model, nlbse_test_csv)
     assert predicted.exit_code == 0, predicted.output
     last_line = predicted.output.strip().splitlines()[-1]
     last = re.fullmatch(r"mean macro F1: (0\.\d{3}|1\.000)", last_line)
