@@ -78,12 +78,29 @@ def test_too_few_labelled_issues_fall_back_to_the_prior(
         few, labels=KIND_LABELS, background=nlbse_train_slice, settings=TrainingSettings()
     )
     assert model.summary.source == "prior"
-    assert model.summary.background_issues == len(nlbse_train_slice)
+    # react's own issues in the background are left out: the prior learns from opencv's.
+    assert model.summary.background_issues == len(_of_repo(nlbse_train_slice, "opencv/opencv"))
     prediction = model.predict(nlbse_test_slice[:1])[0]
     assert prediction.source == "prior"
     assert "prior model" in prediction.note
     result = evaluate_model(model, _renamed(nlbse_test_slice))
     assert result.macro_f1 > 0.5
+
+
+def test_the_repositorys_own_issues_are_never_its_background(
+    nlbse_train_slice: list[LabelledIssue],
+) -> None:
+    """A corpus repository training with the whole corpus as background would otherwise find
+    every held-out issue, labelled, in its training folds."""
+    react = _of_repo(nlbse_train_slice, "facebook/react")
+    opencv = _of_repo(nlbse_train_slice, "opencv/opencv")
+    by_repo = train_type_model(react, labels=LABELS, background=nlbse_train_slice)
+    assert by_repo.summary.background_issues == len(opencv)
+    # Without a repository name (a one-repository file), the same issues are known by title.
+    unnamed = [replace(i, repo="") for i in react]
+    by_title = train_type_model(unnamed, labels=LABELS, background=nlbse_train_slice)
+    assert by_title.summary.background_issues == len(opencv)
+    assert by_title.summary.cv_macro_f1 == pytest.approx(by_repo.summary.cv_macro_f1)
 
 
 def test_no_labelled_issues_and_no_background_is_an_error() -> None:

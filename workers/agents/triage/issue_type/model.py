@@ -247,6 +247,18 @@ def map_background(
     return mapped
 
 
+def _not_own(
+    background: Sequence[LabelledIssue], issues: Sequence[LabelledIssue]
+) -> list[LabelledIssue]:
+    """The background without the repository's own issues: a repository of the shipped corpus
+    training on its issues would otherwise find each held-out issue, labelled, in the training
+    folds' background, and its cross-validated F1 and threshold would be far too rosy. An issue
+    is the repository's when it comes from the same repository or has the same title."""
+    repos = {issue.repo for issue in issues if issue.repo}
+    titles = {issue.title for issue in issues}
+    return [i for i in background if i.repo not in repos and i.title not in titles]
+
+
 def _examples(pairs: Sequence[tuple[LabelledIssue, int]], weight: float) -> _Examples:
     return _Examples(
         texts=[model_text(issue.title, issue.body) for issue, _ in pairs],
@@ -465,7 +477,7 @@ def train_type_model(
     settings = settings or TrainingSettings()
     own = select_examples(issues, labels, max_per_label=settings.max_issues_per_label)
     counts = {name: len(group) for name, group in own.items()}
-    mapped_background = map_background(background, labels)
+    mapped_background = map_background(_not_own(background, issues), labels)
     use_prior = min(counts.values()) < settings.min_issues_per_label
     if use_prior and not mapped_background:
         raise ValueError(
