@@ -13,7 +13,8 @@ fold, three models are trained on the other folds and scored on the held-out one
 - `own only`: the same model without background;
 - `baseline`: a plain scikit-learn TF-IDF (word 1–2-grams of title + body) + LogisticRegression;
 - with `--embeddings` (needs the `dense` extra), `dense`: the shipped model with sentence
-  embeddings fused in (all-MiniLM-L6-v2, or the sentence-transformers model in `--encoder-dir`).
+  embeddings fused in (all-MiniLM-L6-v2, or the encoder in `--encoder-dir`: one written by
+  `hookwise triage export-encoder`, or a sentence-transformers model).
   Each fold embeds its own training and test issues afresh, so its cost is what a worker pays;
   only the background issues' vectors are reused across folds, as the shipped ones are.
 
@@ -42,7 +43,6 @@ from sklearn.model_selection import StratifiedKFold
 
 from workers.agents.triage.issue_type.embeddings import (
     CachedEncoder,
-    SentenceEncoder,
     TextEncoder,
     embedding_text,
     with_shipped_vectors,
@@ -51,6 +51,7 @@ from workers.agents.triage.issue_type.evaluation import true_label
 from workers.agents.triage.issue_type.files import by_repository, read_labelled_issues
 from workers.agents.triage.issue_type.labels import TypeLabels
 from workers.agents.triage.issue_type.model import LabelledIssue, train_type_model
+from workers.agents.triage.issue_type.onnx_encoder import encoder_in
 from workers.agents.untrusted import sanitize
 
 DEFAULT_DATA = Path("../shared/datasets/nlbse24/issues_train.csv")
@@ -276,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     repos = by_repository(read_labelled_issues(args.data))
     chosen = args.repos.split(",") if args.repos else sorted(repos)
     encoder = (
-        with_shipped_vectors(SentenceEncoder(directory=args.encoder_dir))
+        with_shipped_vectors(encoder_in(args.encoder_dir))
         if args.embeddings or args.encoder_dir
         else None
     )

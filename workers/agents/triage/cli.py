@@ -34,7 +34,8 @@ _EncoderDir = Annotated[
     typer.Option(
         exists=True,
         file_okay=False,
-        help="Embed with the sentence-transformers model saved in this directory instead.",
+        help="Embed with the encoder in this directory instead: one written by "
+        "`hookwise triage export-encoder`, or a saved sentence-transformers model.",
     ),
 ]
 
@@ -43,10 +44,11 @@ def _encoder(embeddings: bool, directory: Path | None) -> CachedEncoder | None:
     """The sentence encoder asked for, or None; a missing extra is a usage error."""
     if not embeddings and directory is None:
         return None
-    from workers.agents.triage.issue_type.embeddings import SentenceEncoder, with_shipped_vectors
+    from workers.agents.triage.issue_type.embeddings import with_shipped_vectors
+    from workers.agents.triage.issue_type.onnx_encoder import encoder_in
 
     try:
-        return with_shipped_vectors(SentenceEncoder(directory=directory))
+        return with_shipped_vectors(encoder_in(directory))
     except ImportError as error:
         raise typer.BadParameter(str(error), param_hint="--embeddings") from error
 
@@ -164,6 +166,24 @@ def train_command(
     )
 
 
+@triage_app.command("export-encoder")
+def export_encoder_command(
+    out: Annotated[Path, typer.Option(file_okay=False, help="Directory to write the encoder to.")],
+    full_precision: Annotated[
+        bool, typer.Option(help="Keep 32-bit weights instead of quantizing them to 8 bits.")
+    ] = False,
+) -> None:
+    """Export all-MiniLM-L6-v2 to ONNX for `--encoder-dir`: predicting then needs no torch."""
+    from workers.agents.triage.issue_type.onnx_encoder import export_minilm
+    from workers.agents.triage.issue_type.prior import shipped_corpus
+
+    try:
+        encoder = export_minilm(out, quantize=not full_precision, corpus=shipped_corpus())
+    except ImportError as error:
+        raise typer.BadParameter(str(error), param_hint="export-encoder") from error
+    typer.echo(f"{encoder.name} written to {out}")
+
+
 @triage_app.command("predict")
 def predict_command(
     model: _ExistingFile,
@@ -189,7 +209,7 @@ def predict_command(
     if type_model.dense is not None:
         encoder = _encoder(True, encoder_dir)
         try:
-            type_model = type_model.with_encoder(encoder) if encoder else type_model
+            type_model = type_model.with_encoder(encoder) if encoder is not None else type_model
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--encoder-dir") from error
     to_predict = _read_issues(issues, require_label=False)

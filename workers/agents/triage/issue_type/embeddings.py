@@ -60,7 +60,7 @@ def embedding_text(title: str | bytes | None, body: str | bytes | None) -> str:
     return f"{sanitize(title, max_chars=_TITLE_MAX_CHARS)}\n{body_text[:EMBEDDING_BODY_CHARS]}"
 
 
-def _unit_rows(vectors: npt.NDArray[np.floating]) -> VectorArray:
+def unit_rows(vectors: npt.NDArray[np.floating]) -> VectorArray:
     matrix = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     result: VectorArray = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
@@ -104,7 +104,7 @@ class SentenceEncoder:
             normalize_embeddings=True,
             show_progress_bar=False,
         )
-        return _unit_rows(np.asarray(vectors))
+        return unit_rows(np.asarray(vectors))
 
 
 class CachedEncoder:
@@ -134,7 +134,7 @@ class CachedEncoder:
 
     def remember(self, texts: Sequence[str], vectors: npt.NDArray[np.floating]) -> None:
         """Store known vectors of `texts` (e.g. shipped ones) without encoding them."""
-        for text, vector in zip(texts, _unit_rows(vectors), strict=True):
+        for text, vector in zip(texts, unit_rows(vectors), strict=True):
             self._store(self._key(text), vector)
 
     def _store(self, key: bytes, vector: VectorArray) -> None:
@@ -148,7 +148,7 @@ class CachedEncoder:
         known = {key: self._vectors[key] for key in keys if key in self._vectors}
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
         if missing:
-            fresh = _unit_rows(self._encoder.encode(list(missing.values())))
+            fresh = unit_rows(self._encoder.encode(list(missing.values())))
             known.update(zip(missing, fresh, strict=True))
             for key, vector in zip(missing, fresh, strict=True):
                 self._store(key, vector)
@@ -161,16 +161,30 @@ def shipped_vectors() -> VectorArray:
     """all-MiniLM-L6-v2 vectors of the shipped corpus, one row per issue in corpus order."""
     data = resources.files(__package__).joinpath(SHIPPED_VECTORS_RESOURCE).read_bytes()
     vectors = np.load(io.BytesIO(gzip.decompress(data)), allow_pickle=False)
-    return _unit_rows(vectors)
+    return unit_rows(vectors)
+
+
+def corpus_digest(texts: Sequence[str]) -> str:
+    """Names a list of texts, so that vectors stored for it are only reused for the same list."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def with_shipped_vectors(encoder: TextEncoder) -> CachedEncoder:
-    """`encoder` behind a cache that already knows the shipped corpus's vectors when it is the
-    model they were computed with (all-MiniLM-L6-v2)."""
+    """`encoder` behind a cache that already knows the shipped corpus's vectors when they were
+    computed with it: all-MiniLM-L6-v2's ship in the package, an exported encoder's lie in its
+    directory."""
     from workers.agents.triage.issue_type.prior import shipped_corpus
 
     cached = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
-    if cached.name == MINILM_NAME:
-        corpus = shipped_corpus()
-        cached.remember([embedding_text(i.title, i.body) for i in corpus], shipped_vectors())
+    stored_for = getattr(cached.inner, "corpus_vectors", None)
+    if cached.name != MINILM_NAME and stored_for is None:
+        return cached
+    texts = [embedding_text(i.title, i.body) for i in shipped_corpus()]
+    vectors = stored_for(texts) if stored_for is not None else shipped_vectors()
+    if vectors is not None:
+        cached.remember(texts, vectors)
     return cached
