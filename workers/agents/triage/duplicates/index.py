@@ -178,7 +178,7 @@ class DuplicateIndex:
     @property
     def default_prior(self) -> TimePrior:
         """The time prior chosen (by cross-validation) for this index's kind of similarity."""
-        return DENSE_PRIOR if self._encoder else DEFAULT_PRIOR
+        return DENSE_PRIOR if self._encoder is not None else DEFAULT_PRIOR
 
     def add_many(self, issues: Iterable[IssueRecord], *, batch_size: int = 256) -> None:
         batch: list[IssueRecord] = []
