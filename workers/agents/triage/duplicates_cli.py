@@ -91,7 +91,8 @@ def _index(*, dense: bool, encoder_dir: Path | None) -> DuplicateIndex:
             encoder=MiniLMEncoder() if encoder_dir is None else encoder_in(encoder_dir)
         )
     except ImportError as error:
-        raise typer.BadParameter(str(error), param_hint="--dense") from error
+        hint = "--dense" if encoder_dir is None else "--encoder-dir"
+        raise typer.BadParameter(str(error), param_hint=hint) from error
 
 
 def register(app: typer.Typer) -> None:

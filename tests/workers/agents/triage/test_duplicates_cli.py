@@ -98,21 +98,16 @@ def test_duplicates_eval_names_a_missing_column(tmp_path: Path) -> None:
 
 
 def test_an_exported_full_precision_encoder_ranks_as_minilm_under_torch(
-    shared_dir: Path, tmp_path: Path
+    shared_dir: Path, tmp_path: Path, minilm_fp32_dir: Path
 ) -> None:
     """`--encoder-dir` with `export-encoder --full-precision` runs without torch and must give
     the very figures of `--dense` (all-MiniLM-L6-v2 under torch)."""
-    pytest.importorskip("onnxruntime", reason="needs the `dense` extra")
-    from workers.agents.triage.issue_type.onnx_encoder import export_minilm
-
     issues, pairs = _hadoop_slice(shared_dir)
     pairs = pairs[:30]
     in_pairs = {p["id"] for p in pairs} | {p["duplicate_id"] for p in pairs}
     chosen = [i for i in issues if i["id"] in in_pairs] + issues[-40:]
     issues_file = _write_csv(tmp_path / "issues.csv", chosen)
     pairs_file = _write_csv(tmp_path / "pairs.csv", pairs)
-    encoder_dir = tmp_path / "encoder"
-    export_minilm(encoder_dir, quantize=False)
     command = [
         "triage",
         "duplicates-eval",
@@ -122,7 +117,7 @@ def test_an_exported_full_precision_encoder_ranks_as_minilm_under_torch(
         str(pairs_file),
     ]
     runner = CliRunner()
-    exported = runner.invoke(app, [*command, "--encoder-dir", str(encoder_dir)])
+    exported = runner.invoke(app, [*command, "--encoder-dir", str(minilm_fp32_dir)])
     under_torch = runner.invoke(app, [*command, "--dense"])
     assert exported.exit_code == 0, exported.output
     assert under_torch.exit_code == 0, under_torch.output

