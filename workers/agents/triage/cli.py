@@ -54,19 +54,23 @@ def _encoder(embeddings: bool, directory: Path | None) -> CachedEncoder | None:
 
 
 def _type_labels(names: str | None, mapping: list[str], found: set[str]) -> TypeLabels:
-    """Labels from `--labels a,b,c` (default: those found in the file) and `--map name=type`."""
-    from workers.agents.triage.issue_type.labels import TypeLabels
+    """Labels from `--labels a,b,c` (default: those found in the file) and `--map name=type`;
+    a configuration that cannot make a classifier is a usage error."""
+    from workers.agents.triage.issue_type.labels import LabelConfigError, TypeLabels
 
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else sorted(found)
-    if not mapping:
-        return TypeLabels.of(chosen)
-    canonical: dict[str, str] = {}
+    canonical: dict[str, str] | None = None
     for item in mapping:
         name, sep, kind = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected LABEL=TYPE, got {item!r}", param_hint="--map")
-        canonical[name.strip()] = kind.strip()
-    return TypeLabels.of(chosen, canonical)
+        canonical = (canonical or {}) | {name.strip(): kind.strip()}
+    try:
+        return TypeLabels.of(chosen, canonical)
+    except LabelConfigError as error:
+        given = [option for option, value in (("--labels", names), ("--map", mapping)) if value]
+        source = "/".join(given) if given else f"the labels found in the file ({chosen})"
+        raise typer.BadParameter(str(error), param_hint=source) from error
 
 
 def _read_issues(path: Path, *, require_label: bool = True) -> list[LabelledIssue]:
@@ -102,18 +106,22 @@ def eval_command(
         format_report,
     )
     from workers.agents.triage.issue_type.files import by_repository
+    from workers.agents.triage.issue_type.model import IssueDataError
 
     encoder = _encoder(embeddings, encoder_dir)
     train_issues = _read_issues(train)
     test_issues = _read_issues(test)
     labels = _type_labels(None, [], {label for i in train_issues for label in i.labels})
-    report = evaluate_per_repository(
-        by_repository(train_issues),
-        by_repository(test_issues),
-        labels=labels,
-        cross_repo=not own_only,
-        encoder=encoder,
-    )
+    try:
+        report = evaluate_per_repository(
+            by_repository(train_issues),
+            by_repository(test_issues),
+            labels=labels,
+            cross_repo=not own_only,
+            encoder=encoder,
+        )
+    except IssueDataError as error:
+        raise typer.BadParameter(str(error), param_hint="--train/--test") from error
     if as_json:
         _print_json(report.as_json())
     else:
@@ -139,20 +147,27 @@ def train_command(
     encoder_dir: _EncoderDir = None,
 ) -> None:
     """Train one repository's type model from its labelled issues."""
-    from workers.agents.triage.issue_type.model import TrainingSettings, train_type_model
+    from workers.agents.triage.issue_type.model import (
+        IssueDataError,
+        TrainingSettings,
+        train_type_model,
+    )
     from workers.agents.triage.issue_type.prior import shipped_corpus
     from workers.agents.triage.issue_type.storage import save_model
 
     encoder = _encoder(embeddings, encoder_dir)
     labelled = _read_issues(issues)
     type_labels = _type_labels(labels, map_ or [], {label for i in labelled for label in i.labels})
-    model = train_type_model(
-        labelled,
-        labels=type_labels,
-        background=shipped_corpus() if background else (),
-        settings=TrainingSettings(target_precision=target_precision),
-        encoder=encoder,
-    )
+    try:
+        model = train_type_model(
+            labelled,
+            labels=type_labels,
+            background=shipped_corpus() if background else (),
+            settings=TrainingSettings(target_precision=target_precision),
+            encoder=encoder,
+        )
+    except IssueDataError as error:
+        raise typer.BadParameter(str(error), param_hint="--issues") from error
     save_model(model, out)
     summary = model.summary
     typer.echo(f"{summary.source} model for {', '.join(type_labels.names)} written to {out}")

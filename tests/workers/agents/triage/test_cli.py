@@ -135,6 +135,57 @@ def test_a_malformed_mapping_is_a_usage_error(nlbse_train_csv: Path, tmp_path: P
     assert result.exit_code == 2
 
 
+def test_a_training_file_with_one_label_is_a_usage_error(tmp_path: Path) -> None:
+    issues = tmp_path / "issues.csv"
+    issues.write_text("repo,label,title,body\nx/y,bug,Crash,on start\nx/y,bug,Hang,on exit\n")
+    result = runner.invoke(app, ["triage", "eval", "--train", str(issues), "--test", str(issues)])
+    assert result.exit_code == 2, result.output
+    assert "a type classifier needs at least two labels" in _unwrapped(result.output)
+
+
+@pytest.mark.parametrize(
+    ("options", "hint", "message"),
+    [
+        (["--labels", "bug,bug"], "--labels", "duplicate label names"),
+        (["--map", "bug=crash"], "--map", "canonical types must be among"),
+        (["--map", "bug=bug", "--map", "feature=bug"], "--map", "map to the same canonical"),
+        (["--labels", "bug,feature", "--map", "docs=bug"], "--labels/--map", "not configured"),
+    ],
+)
+def test_a_label_configuration_that_cannot_make_a_classifier_is_a_usage_error(
+    nlbse_train_csv: Path, tmp_path: Path, options: list[str], hint: str, message: str
+) -> None:
+    result = train(nlbse_train_csv, tmp_path / "m.npz", *options)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {hint}: " in _unwrapped(result.output)
+    assert message in _unwrapped(result.output)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_too_few_issues_without_a_background_is_a_usage_error(tmp_path: Path) -> None:
+    issues = tmp_path / "issues.csv"
+    issues.write_text("repo,label,title,body\nx/y,bug,Crash,on start\nx/y,feature,Add,dark mode\n")
+    result = train(issues, tmp_path / "m.npz", "--no-background")
+    assert result.exit_code == 2, result.output
+    assert "no background to fall back on" in _unwrapped(result.output)
+    # In eval, the background is the other repositories of the training file: here none.
+    result = runner.invoke(app, ["triage", "eval", "--train", str(issues), "--test", str(issues)])
+    assert result.exit_code == 2, result.output
+    assert "no background to fall back on" in _unwrapped(result.output)
+
+
+def test_a_test_file_without_any_known_label_is_a_usage_error(
+    nlbse_train_csv: Path, tmp_path: Path
+) -> None:
+    test = tmp_path / "test.csv"
+    test.write_text("repo,label,title,body\nfacebook/react,documentation,Typo,in the docs\n")
+    result = runner.invoke(
+        app, ["triage", "eval", "--train", str(nlbse_train_csv), "--test", str(test)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no test issue of facebook/react carries one of" in _unwrapped(result.output)
+
+
 def test_a_file_without_the_required_columns_is_a_usage_error(tmp_path: Path) -> None:
     issues = tmp_path / "issues.csv"
     issues.write_text("repo,label,title\nx/y,bug,Crash\n")

@@ -13,6 +13,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from workers.agents.triage.issue_type.embeddings import TextEncoder
 from workers.agents.triage.issue_type.labels import TypeLabels
 from workers.agents.triage.issue_type.model import (
+    IssueDataError,
     LabelledIssue,
     TrainingSettings,
     TypeModel,
@@ -90,7 +91,7 @@ def evaluate_model(
     scored = [(issue, true_label(issue, model.labels)) for issue in test]
     kept = [(issue, label) for issue, label in scored if label is not None]
     if not kept:
-        raise ValueError(
+        raise IssueDataError(
             f"no test issue of {repo or 'the file'} carries one of {model.labels.names}"
         )
     started = clock()

@@ -10,6 +10,10 @@ from types import MappingProxyType
 CANONICAL_TYPES = ("bug", "feature", "question")
 
 
+class LabelConfigError(ValueError):
+    """The configured type labels cannot make a classifier (too few, repeated, badly mapped)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TypeLabels:
     """The repository's type label names (from its config), in a fixed order, and for each the
@@ -21,18 +25,18 @@ class TypeLabels:
 
     def __post_init__(self) -> None:
         if len(self.names) < 2:
-            raise ValueError("a type classifier needs at least two labels")
+            raise LabelConfigError("a type classifier needs at least two labels")
         if len(set(self.names)) != len(self.names):
-            raise ValueError(f"duplicate label names: {self.names}")
+            raise LabelConfigError(f"duplicate label names: {self.names}")
         unknown = set(self.canonical) - set(self.names)
         if unknown:
-            raise ValueError(f"mapping for labels not configured: {sorted(unknown)}")
+            raise LabelConfigError(f"mapping for labels not configured: {sorted(unknown)}")
         bad = {label: kind for label, kind in self.canonical.items() if kind not in CANONICAL_TYPES}
         if bad:
-            raise ValueError(f"canonical types must be among {CANONICAL_TYPES}: {bad}")
+            raise LabelConfigError(f"canonical types must be among {CANONICAL_TYPES}: {bad}")
         targets = list(self.canonical.values())
         if len(set(targets)) != len(targets):
-            raise ValueError("two labels map to the same canonical type")
+            raise LabelConfigError("two labels map to the same canonical type")
         object.__setattr__(self, "canonical", MappingProxyType(dict(self.canonical)))
 
     @classmethod

@@ -122,6 +122,11 @@ class EncoderRequiredError(RuntimeError):
     """A model trained with sentence embeddings was asked to predict without its encoder."""
 
 
+class IssueDataError(ValueError):
+    """The issues given can neither train a model nor be scored by one (none carries a type
+    label, and there is no background to fall back on)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DenseHead:
     """The sentence-embedding part of a model: a linear scorer over `encoder_name`'s vectors,
@@ -480,7 +485,7 @@ def train_type_model(
     mapped_background = map_background(_not_own(background, issues), labels)
     use_prior = min(counts.values()) < settings.min_issues_per_label
     if use_prior and not mapped_background:
-        raise ValueError(
+        raise IssueDataError(
             f"too few labelled issues per label {counts} and no background to fall back on"
         )
     primary, secondary = _training_sets(
