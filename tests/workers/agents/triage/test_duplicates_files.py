@@ -58,6 +58,21 @@ def test_jsonl_pairs_and_errors(tmp_path: Path) -> None:
         read_pairs(_one_line(tmp_path, '{"id": 1}'))
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("1,Crash,a\n2,Hang,b\n1,Crash again,c\n", r"id '1' is used by issues 1 and 3"),
+        ("1,Crash,a\n ,Hang,b\n", r"issue 2 has no id"),
+    ],
+)
+def test_every_issue_needs_an_id_of_its_own(tmp_path: Path, rows: str, message: str) -> None:
+    # Pairs name issues by id: with two issues under one id, one of them would silently win.
+    path = tmp_path / "issues.csv"
+    path.write_text("id,title,body\n" + rows)
+    with pytest.raises(IssueFileError, match=message):
+        read_issues(path)
+
+
 def _one_line(folder: Path, line: str) -> Path:
     path = folder / "one.jsonl"
     path.write_text(line + "\n")

@@ -84,18 +84,30 @@ def _require(row: dict[str, str], column: str, path: Path) -> str:
 
 
 def read_issues(path: Path) -> list[IssueRecord]:
-    """Issues with columns id, title, body and optionally created_at, state, closed_at."""
-    return [
-        IssueRecord(
-            id=_require(row, "id", path).strip(),
-            title=_require(row, "title", path),
-            body=row.get("body", ""),
-            created_at=parse_time(row.get("created_at", "")),
-            state=_state(row),
-            closed_at=parse_time(row.get("closed_at", "")),
+    """Issues with columns id, title, body and optionally created_at, state, closed_at. Every
+    issue needs an id of its own: pairs name issues by id, and an index keeps one issue per id."""
+    issues: list[IssueRecord] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(read_rows(path), start=1):
+        issue_id = _require(row, "id", path).strip()
+        if not issue_id:
+            raise IssueFileError(f"{path}: issue {number} has no id")
+        if issue_id in seen:
+            raise IssueFileError(
+                f"{path}: id {issue_id!r} is used by issues {seen[issue_id]} and {number}"
+            )
+        seen[issue_id] = number
+        issues.append(
+            IssueRecord(
+                id=issue_id,
+                title=_require(row, "title", path),
+                body=row.get("body", ""),
+                created_at=parse_time(row.get("created_at", "")),
+                state=_state(row),
+                closed_at=parse_time(row.get("closed_at", "")),
+            )
         )
-        for row in read_rows(path)
-    ]
+    return issues
 
 
 def read_pairs(path: Path) -> list[DuplicatePair]:
