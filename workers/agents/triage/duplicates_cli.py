@@ -83,13 +83,10 @@ def _index(*, dense: bool, encoder_dir: Path | None) -> DuplicateIndex:
 
     if not dense and encoder_dir is None:
         return DuplicateIndex()
-    from workers.agents.triage.duplicates.dense import MiniLMEncoder
     from workers.agents.triage.issue_type.onnx_encoder import encoder_in
 
     try:
-        return DuplicateIndex(
-            encoder=MiniLMEncoder() if encoder_dir is None else encoder_in(encoder_dir)
-        )
+        return DuplicateIndex(encoder=encoder_in(encoder_dir))
     except ImportError as error:
         hint = "--dense" if encoder_dir is None else "--encoder-dir"
         raise typer.BadParameter(str(error), param_hint=hint) from error

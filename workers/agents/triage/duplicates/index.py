@@ -142,8 +142,9 @@ class DuplicateIndex:
     def __init__(
         self, *, encoder: TextEncoder | None = None, dense_weight: float = DENSE_WEIGHT
     ) -> None:
-        """`encoder` (optional, e.g. `dense.MiniLMEncoder()`) adds sentence embeddings, fused with
-        the lexical similarity as `(lexical + dense_weight · cosine) / (1 + dense_weight)`."""
+        """`encoder` (optional: `SentenceEncoder()`, or `OnnxEncoder(DIR)` without torch, both from
+        `issue_type`) adds sentence embeddings, fused with the lexical similarity as
+        `(lexical + dense_weight · cosine) / (1 + dense_weight)`."""
         self._encoder = encoder
         self._dense_weight = dense_weight
         self._dense = DenseVectors()
