@@ -129,6 +129,8 @@ def evaluate_per_repository(
     """Train one model per test repository on its training issues (with the other training
     repositories as background when `cross_repo`; fusing `encoder`'s sentence embeddings in when
     given) and score it on its test issues."""
+    if not any(test.values()):
+        raise IssueDataError("no test issues to score")
     results = []
     for repo, test_issues in test.items():
         background = (
