@@ -127,6 +127,22 @@ def test_removed_issue_disappears_and_its_terms_stop_counting(index: DuplicateIn
     assert np.all(after[np.isfinite(after)] <= before[np.isfinite(after)] + 1e-9)
 
 
+def test_unknown_or_already_removed_issues_change_nothing(index: DuplicateIndex) -> None:
+    # GitHub redelivers webhooks, and closes or deletes issues filed before the index existed.
+    query = _issue("q", "S3A connector thread leak")
+    before = index.query(query, now=NOW)
+    assert "3" in [c.id for c in before]
+    assert index.remove("3") is True
+    assert index.remove("3") is False
+    assert index.remove("no-such-issue") is False
+    assert index.set_state("3", state="closed", closed_at=NOW) is False
+    assert index.set_state("no-such-issue", state="open", closed_at=None) is False
+    assert index.set_state("5", state="closed", closed_at=NOW) is True
+    assert len(index) == len(CORPUS) - 1
+    after = index.query(query, now=NOW)
+    assert [c.id for c in after] == [c.id for c in before if c.id != "3"]
+
+
 def test_compaction_keeps_scores_and_drops_removed_issues() -> None:
     issues = [
         _issue(str(n), f"component{n % 7} fails", f"error code {n} in module{n % 5}")

@@ -243,9 +243,13 @@ class DuplicateIndex:
         if self._live_count > (1.0 + NORM_REFRESH_GROWTH) * self._count_at_norm_refresh:
             self._refresh_norms()
 
-    def remove(self, issue_id: str) -> None:
-        """Forget an issue (deleted, transferred, or closed too long ago to matter)."""
-        slot = self._slot_of.pop(issue_id)
+    def remove(self, issue_id: str) -> bool:
+        """Forget an issue (deleted, transferred, or closed too long ago to matter); False when
+        it was not indexed. GitHub redelivers webhooks and names issues filed before the index
+        existed, so an unknown id is not an error."""
+        slot = self._slot_of.pop(issue_id, None)
+        if slot is None:
+            return False
         self._alive[slot] = 0
         first_entry = self._slot_first_entry[slot]
         end_entry = (
@@ -259,6 +263,7 @@ class DuplicateIndex:
         removed = len(self._ids) - self._live_count
         if removed >= max(COMPACT_MIN_REMOVED, self._live_count):
             self.compact()
+        return True
 
     def compact(self) -> None:
         """Drop removed issues' slots and postings (renumbering slots; ids are unaffected)."""
@@ -334,11 +339,15 @@ class DuplicateIndex:
             self.remove(issue_id)
         return stale_ids
 
-    def set_state(self, issue_id: str, *, state: IssueState, closed_at: datetime | None) -> None:
-        """Record that an issue was closed or reopened; its text stays indexed."""
-        slot = self._slot_of[issue_id]
+    def set_state(self, issue_id: str, *, state: IssueState, closed_at: datetime | None) -> bool:
+        """Record that an issue was closed or reopened; its text stays indexed. False when it
+        is not indexed (as for `remove`, an unknown id is not an error)."""
+        slot = self._slot_of.get(issue_id)
+        if slot is None:
+            return False
         self._open[slot] = 1 if state == "open" else 0
         self._closed[slot] = _timestamp(closed_at)
+        return True
 
     def slot_ids(self) -> list[str]:
         """Issue id of every slot, in the order of `similarities` (removed slots included)."""
