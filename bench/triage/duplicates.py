@@ -63,7 +63,11 @@ from workers.agents.triage.duplicates.evaluation import (
 )
 from workers.agents.triage.duplicates.files import read_issues, read_pairs
 from workers.agents.triage.duplicates.index import FloatArray
-from workers.agents.triage.issue_type.embeddings import MINILM_NAME, corpus_digest
+from workers.agents.triage.issue_type.embeddings import (
+    MINILM_NAME,
+    SentenceEncoder,
+    corpus_digest,
+)
 
 DEFAULT_DATA = Path("../shared/datasets/duplicates-hadoop")
 DENSE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
@@ -273,9 +277,7 @@ def _encode(issues: Sequence[IssueRecord], cache: Path) -> tuple[FloatArray, flo
         with np.load(cache, allow_pickle=False) as stored:
             if "digest" in stored and stored["digest"] == digest:
                 return np.asarray(stored["vectors"], dtype=np.float64), None
-    # The optional extra; imported only for this experiment.
-    from workers.agents.triage.issue_type.embeddings import SentenceEncoder
-
+    # Needs the optional extra; SentenceEncoder imports torch only when created.
     encoder = SentenceEncoder(batch_size=32)
     before = time.process_time()
     vectors = encoder.encode(texts)

@@ -59,14 +59,15 @@ def _type_labels(names: str | None, mapping: list[str], found: set[str]) -> Type
     from workers.agents.triage.issue_type.labels import LabelConfigError, TypeLabels
 
     chosen = [n.strip() for n in names.split(",") if n.strip()] if names else sorted(found)
-    canonical: dict[str, str] | None = None
+    canonical: dict[str, str] = {}
     for item in mapping:
         name, sep, kind = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected LABEL=TYPE, got {item!r}", param_hint="--map")
-        canonical = (canonical or {}) | {name.strip(): kind.strip()}
+        canonical[name.strip()] = kind.strip()
     try:
-        return TypeLabels.of(chosen, canonical)
+        # Without --map, labels named like a canonical type map to it.
+        return TypeLabels.of(chosen, canonical or None)
     except LabelConfigError as error:
         given = [option for option, value in (("--labels", names), ("--map", mapping)) if value]
         source = "/".join(given) if given else f"the labels found in the file ({chosen})"

@@ -123,8 +123,8 @@ class EncoderRequiredError(RuntimeError):
 
 
 class IssueDataError(ValueError):
-    """The issues given can neither train a model nor be scored by one (none carries a type
-    label, and there is no background to fall back on)."""
+    """The issues given cannot train a model (too few per label and no background to fall back
+    on) or cannot be scored (no test issue, or none carrying one of the model's labels)."""
 
 
 @dataclass(frozen=True, slots=True)
