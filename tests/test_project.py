@@ -114,3 +114,14 @@ def test_the_distribution_installs_the_hookwise_command() -> None:
     }
     # The tools `make test` and the tests call by name.
     assert {"pytest", "ruff", "mypy", "check-jsonschema"} <= dev
+
+
+def test_a_worker_predicting_with_an_exported_encoder_installs_no_torch() -> None:
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    runtime = {re.split(r"[<>=!~ ;\[]", spec, maxsplit=1)[0] for spec in extras["dense-runtime"]}
+    dense = {re.split(r"[<>=!~ ;\[]", spec, maxsplit=1)[0] for spec in extras["dense"]}
+    assert runtime == {"onnxruntime", "tokenizers"}
+    # The test command installs `dense`, so everything the lighter extra names is tested too.
+    assert runtime <= dense

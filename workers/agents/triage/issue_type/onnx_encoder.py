@@ -64,7 +64,8 @@ class OnnxEncoder:
             from tokenizers import Tokenizer
         except ImportError as error:
             raise ImportError(
-                "ONNX encoders need the `dense` extra: pip install 'hookwise[dense]'"
+                "ONNX encoders need onnxruntime and tokenizers: pip install "
+                "'hookwise[dense-runtime]' (or the whole `dense` extra)"
             ) from error
         description = orjson.loads((directory / DESCRIPTION_FILE).read_bytes())
         self._name = str(description["name"])
